@@ -1,0 +1,68 @@
+# Thin wrapper over CMake. The two commands that matter:
+#   make demo   - install dependencies, build, and run the seed example on examples/
+#   make test   - install dependencies, build, and run every test (C unit tests, conformance)
+# SANITIZE=1 builds into build-asan with AddressSanitizer + UndefinedBehaviorSanitizer.
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(SANITIZE),1)
+BUILD ?= build-asan
+CMAKE_FLAGS += -DLSQL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+          LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
+else
+BUILD ?= build
+SAN_ENV =
+endif
+VENV = .venv
+PY = $(VENV)/bin/python
+FIXTURES ?= $(CURDIR)/$(BUILD)/fixtures
+export LSQL_BUILD_DIR = $(CURDIR)/$(BUILD)
+export LSQL_FIXTURES = $(FIXTURES)
+
+.PHONY: all deps build test unit conformance demo fixtures sanitize fuzz bench python clean install
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+fixtures: deps
+	@$(PY) tests/fixtures/generate.py --out $(FIXTURES)
+
+python: build
+	@$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python 2>/dev/null || \
+	 $(VENV)/bin/pip install -q --disable-pip-version-check ./python
+
+conformance: build fixtures
+	@$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider tests/conformance tests/seed
+
+test: unit conformance
+
+sanitize:
+	@$(MAKE) --no-print-directory test SANITIZE=1
+
+demo: build
+	@bash examples/demo.sh $(BUILD)
+
+fuzz: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DLSQL_BUILD_FUZZ=ON -DLSQL_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@bash fuzz/run.sh build-fuzz $(or $(FUZZ_SECONDS),60)
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+install: build
+	@cmake --install $(BUILD)
+
+clean:
+	rm -rf build build-asan build-fuzz
