@@ -176,6 +176,15 @@ LSQL_API int lsql_dataset_scan(lsql_dataset *ds, const lsql_scan_options *opts,
  * Used by `lancesql inspect` and by the encoding coverage test. Caller frees *json with lsql_free. */
 LSQL_API int lsql_dataset_inspect(lsql_dataset *ds, char **json, lsql_error *err);
 
+/* Reads a single standalone .lance data file (v2.x) with the schema stored in the file, into an
+ * Arrow stream. `columns` (NULL-terminated top-level names) may be NULL for all columns. For
+ * debugging and for reading files outside a dataset. Caller releases *out. */
+LSQL_API int lsql_file_scan(const char *path, const char *const *columns,
+                            struct ArrowArrayStream *out, lsql_error *err);
+/* Describes a standalone data file as JSON (version, rows, per column pages, layouts and
+ * compression schemes). Caller frees *json with lsql_free. */
+LSQL_API int lsql_file_inspect(const char *path, char **json, lsql_error *err);
+
 /* ---------------------------------------------------------------------------------------------
  * Namespaces
  * ------------------------------------------------------------------------------------------- */
