@@ -39,11 +39,10 @@ fixtures: deps
 	@$(PY) tests/fixtures/generate.py --out $(FIXTURES)
 
 python: build
-	@$(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python 2>/dev/null || \
-	 $(VENV)/bin/pip install -q --disable-pip-version-check ./python
+	@LSQL_BUILD_DIR=$(LSQL_BUILD_DIR) $(VENV)/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python
 
-conformance: build fixtures
-	@$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider tests/conformance tests/seed
+conformance: build fixtures python
+	@$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider tests/conformance tests/cli tests/python
 
 test: unit conformance
 
