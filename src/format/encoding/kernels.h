@@ -28,7 +28,13 @@ int lsql_inline_bitpack_decode(unsigned t_bits, const uint8_t *src, size_t src_l
 int lsql_out_of_line_bitpack_decode(unsigned t_bits, unsigned w_bits, const uint8_t *src,
                                     size_t src_len, uint64_t n_values, void *dst, lsql_error *err);
 
-/* Plain LSB-first bit unpacking (Lance 2.0 `Bitpacked`/`BitpackedForNonNeg`): n_values values of
+/* Decodes a 2.0 BitpackedForNonNeg buffer: ceil(n_values/1024) FastLanes blocks at w_bits, the
+ * last one zero-padded (never raw, unlike OutOfLineBitpacking). Bytes after them are ignored. */
+int lsql_bitpack_for_non_neg_decode(unsigned t_bits, unsigned w_bits, const uint8_t *src,
+                                    size_t src_len, uint64_t n_values, void *dst, lsql_error *err);
+
+/* Plain LSB-first bit unpacking (Lance 2.0 `Bitpacked`; NOT `BitpackedForNonNeg`, which is
+ * FastLanes, see lsql_bitpack_for_non_neg_decode): n_values values of
  * w_bits each, packed back to back, expanded to t_bits-wide little-endian integers; when
  * `sign_extend` the top bit of each w_bits value is the sign. */
 int lsql_bitunpack_decode(unsigned t_bits, unsigned w_bits, bool sign_extend, const uint8_t *src,
@@ -37,11 +43,23 @@ int lsql_bitunpack_decode(unsigned t_bits, unsigned w_bits, bool sign_extend, co
 /* ---- run-length encoding (Lance `Rle`: values + u8 run lengths) ----------------------------- */
 
 /* Expands runs: `values` holds n_runs values of t_bits (8/16/32/64) bits, `lengths` n_runs u8
- * run lengths (n_runs = lengths_len). Writes exactly n_values values; the runs must cover
- * exactly n_values. */
+ * run lengths (n_runs = lengths_len). Writes exactly n_values values; the runs must cover at
+ * least n_values (mini-block semantics: a chunk's runs may overshoot, the excess is dropped). */
 int lsql_rle_decode(unsigned t_bits, const uint8_t *values, size_t values_len,
                     const uint8_t *lengths, size_t lengths_len, uint64_t n_values, void *dst,
                     lsql_error *err);
+
+/* General form: run lengths of `len_bits` (8, 16, 32; 2026 writers may widen them) and, with
+ * clamp_overflow, runs may cover more than n_values (mini-block chunks of older writers do;
+ * the excess is dropped). Block-context RLE is strict (clamp_overflow = false).
+ * lsql_rle_decode = lsql_rle_decode_ex(..., 8, true, ...). Zero-length runs are corrupt. */
+int lsql_rle_decode_ex(unsigned t_bits, const uint8_t *values, size_t values_len,
+                       const uint8_t *lengths, size_t lengths_len, unsigned len_bits,
+                       bool clamp_overflow, uint64_t n_values, void *dst, lsql_error *err);
+/* Splits a block-context RLE buffer: [u64 LE values_size][values][run lengths]. */
+int lsql_rle_block_split(const uint8_t *src, size_t src_len, const uint8_t **values,
+                         size_t *values_len, const uint8_t **lengths, size_t *lengths_len,
+                         lsql_error *err);
 
 /* ---- byte stream split ------------------------------------------------------------------- */
 
