@@ -12,7 +12,7 @@ cd "$here"
 DUCKDB_VERSION=1.4.4
 DUCKDB_BINDINGS_VERSION=1.4.4-r.4
 CACHE=${LSQL_CACHE:-$HOME/.cache/lancesql}
-APT_PKGS="libprotobuf-c-dev protobuf-c-compiler libzstd-dev liblz4-dev libcurl4-openssl-dev \
+APT_PKGS="libprotobuf-c-dev protobuf-c-compiler libzstd-dev liblz4-dev libcurl4-openssl-dev libssl-dev \
 libroaring-dev libjansson-dev libreadline-dev pkg-config cmake make gcc"
 
 log() { printf 'deps: %s\n' "$*" >&2; }

@@ -60,4 +60,15 @@ int lsql_store_list(lsql_store *st, const char *dir, lsql_dirent **out, size_t *
                     lsql_error *err);
 void lsql_dirents_free(lsql_dirent *ents, size_t n);
 
+/* Request statistics, for benchmarks and tests: requests made (HTTP attempts for S3, reads,
+ * listings and lookups for local disk), payload bytes read and retries. */
+typedef struct lsql_store_stats {
+  uint64_t requests;
+  uint64_t bytes;
+  uint64_t retries;
+} lsql_store_stats;
+void lsql_store_stats_get(const lsql_store *st, lsql_store_stats *out);
+/* The same, summed over every store of the process (never reset). */
+void lsql_io_stats_global(lsql_store_stats *out);
+
 #endif

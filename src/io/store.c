@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,34 @@ char *lsql_path_normalize(const char *loc) {
   size_t n = strlen(loc);
   while (n > 1 && loc[n - 1] == '/') n--;
   return lsql_strndup(loc, n);
+}
+
+/* ---- request statistics ------------------------------------------------------------------- */
+
+static _Atomic uint64_t g_requests, g_bytes;
+
+void lsql_io_count_global(uint64_t requests, uint64_t bytes) {
+  if (requests) atomic_fetch_add(&g_requests, requests);
+  if (bytes) atomic_fetch_add(&g_bytes, bytes);
+}
+
+void lsql_io_stats_global(lsql_store_stats *out) {
+  out->requests = atomic_load(&g_requests);
+  out->bytes = atomic_load(&g_bytes);
+  out->retries = 0;
+}
+
+void lsql_store_stats_get(const lsql_store *st, lsql_store_stats *out) {
+  lsql_store *m = (lsql_store *)st; /* atomics are read-only here */
+  out->requests = atomic_load(&m->stats.requests);
+  out->bytes = atomic_load(&m->stats.bytes);
+  out->retries = atomic_load(&m->stats.retries);
+}
+
+static void count(lsql_store *st, uint64_t bytes) {
+  atomic_fetch_add(&st->stats.requests, 1);
+  if (bytes) atomic_fetch_add(&st->stats.bytes, bytes);
+  lsql_io_count_global(1, bytes);
 }
 
 static bool is_s3(const char *p) { return strncmp(p, "s3://", 5) == 0; }
@@ -51,6 +80,13 @@ lsql_store *lsql_store_ref(lsql_store *st) {
 
 void lsql_store_unref(lsql_store *st) {
   if (!st || atomic_fetch_sub(&st->refs, 1) != 1) return;
+  /* LSQL_IO_STATS=1 reports each store's traffic when it closes (benchmarks, debugging). */
+  const char *env = getenv("LSQL_IO_STATS");
+  if (env && *env && strcmp(env, "0") != 0)
+    fprintf(stderr, "lancesql io: %s store: %llu requests, %llu bytes, %llu retries\n",
+            lsql_store_scheme(st), (unsigned long long)atomic_load(&st->stats.requests),
+            (unsigned long long)atomic_load(&st->stats.bytes),
+            (unsigned long long)atomic_load(&st->stats.retries));
   if (st->destroy) st->destroy(st);
   lsql_free(st);
 }
@@ -97,6 +133,7 @@ int lsql_rfile_open(lsql_store *st, const char *path, uint64_t size_hint, lsql_r
     return lsql_err(err, LSQL_EIO, "%s: %s", path, S_ISDIR(sb.st_mode) ? "is a directory" : strerror(e));
   }
   (void)size_hint; /* the local size is authoritative and free */
+  count(st, 0);
   f->size = (uint64_t)sb.st_size;
   f->store = lsql_store_ref(st);
   *out = f;
@@ -121,6 +158,7 @@ int lsql_rfile_read(lsql_rfile *f, uint64_t off, uint64_t len, void *dst, lsql_e
                     f->path, (unsigned long long)len, (unsigned long long)off,
                     (unsigned long long)f->size);
   if (f->store->kind == LSQL_STORE_S3) return lsql_s3_rfile_read(f, off, len, dst, err);
+  count(f->store, len);
   uint8_t *p = dst;
   while (len > 0) {
     ssize_t n = pread(f->fd, p, len > (1u << 30) ? (1u << 30) : (size_t)len, (off_t)off);
@@ -180,6 +218,7 @@ int lsql_store_read_all(lsql_store *st, const char *path, uint8_t **data, size_t
                         lsql_error *err) {
   *data = NULL;
   *len = 0;
+  if (st->kind == LSQL_STORE_S3) return lsql_s3_read_all(st, path, data, len, err);
   lsql_rfile *f;
   LSQL_TRY(lsql_rfile_open(st, path, 0, &f, err));
   uint64_t size = lsql_rfile_size(f);
@@ -201,6 +240,7 @@ int lsql_store_read_all(lsql_store *st, const char *path, uint8_t **data, size_t
 
 int lsql_store_exists(lsql_store *st, const char *path, int *exists, lsql_error *err) {
   if (st->kind == LSQL_STORE_S3) return lsql_s3_exists(st, path, exists, err);
+  count(st, 0);
   struct stat sb;
   if (stat(local_path(path), &sb) == 0) {
     *exists = 1;
@@ -226,6 +266,7 @@ int lsql_store_list(lsql_store *st, const char *dir, lsql_dirent **out, size_t *
   *out = NULL;
   *n_out = 0;
   if (st->kind == LSQL_STORE_S3) return lsql_s3_list(st, dir, out, n_out, err);
+  count(st, 0);
   DIR *d = opendir(local_path(dir));
   if (!d) {
     if (errno == ENOENT || errno == ENOTDIR) return LSQL_OK;

@@ -8,9 +8,17 @@
 
 enum { LSQL_STORE_LOCAL = 1, LSQL_STORE_S3 = 2 };
 
+/* Request counters (every attempt counts as a request, retries included). */
+typedef struct lsql_store_counters {
+  _Atomic uint64_t requests;
+  _Atomic uint64_t bytes;
+  _Atomic uint64_t retries;
+} lsql_store_counters;
+
 struct lsql_store {
   _Atomic int refs;
   int kind;
+  lsql_store_counters stats;
   void *impl;                          /* back-end state (S3 config) */
   void (*destroy)(lsql_store *st);     /* frees impl */
 };
@@ -29,6 +37,12 @@ void lsql_s3_rfile_close(lsql_rfile *f);
 int lsql_s3_rfile_read(lsql_rfile *f, uint64_t off, uint64_t len, void *dst, lsql_error *err);
 int lsql_s3_rfile_read_ranges(lsql_rfile *f, lsql_range *ranges, size_t n, lsql_error *err);
 int lsql_s3_exists(lsql_store *st, const char *path, int *exists, lsql_error *err);
+int lsql_s3_read_all(lsql_store *st, const char *path, uint8_t **data, size_t *len, lsql_error *err);
 int lsql_s3_list(lsql_store *st, const char *dir, lsql_dirent **out, size_t *n_out, lsql_error *err);
+
+/* Adds to the process-wide counters (lsql_io_stats_global). */
+void lsql_io_count_global(uint64_t requests, uint64_t bytes);
+
+#define LSQL_S3_VERSION "0.1"
 
 #endif
