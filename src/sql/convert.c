@@ -170,6 +170,19 @@ static float half_to_float(uint16_t h) {
   return fl;
 }
 
+/* Strings of up to 12 bytes are written inline into the vector's string_t (no heap, no call);
+ * longer ones are copied into the vector's heap by DuckDB. */
+static inline void put_string(duckdb_vector v, duckdb_string_t *slot, idx_t row, const char *p,
+                              uint32_t len) {
+  if (len <= 12) {
+    memset(slot, 0, sizeof *slot);
+    slot->value.inlined.length = len;
+    memcpy(slot->value.inlined.inlined, p, len);
+  } else {
+    duckdb_vector_assign_string_element_len(v, row, p, len);
+  }
+}
+
 /* Multiplier that turns a value of the given unit letter into microseconds (or divisor for ns). */
 static int64_t unit_to_us_mul(char u) { return u == 's' ? 1000000 : u == 'm' ? 1000 : 1; }
 
@@ -212,7 +225,8 @@ static int convert_dictionary(const struct ArrowSchema *s, const struct ArrowArr
       }
       int32_t b = doff[k], e = doff[k + 1];
       if (b < 0 || e < b) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
-      duckdb_vector_assign_string_element_len(v, out_row + (idx_t)i, ddata + b, (idx_t)(e - b));
+      if (e > INT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
+      put_string(v, (duckdb_string_t *)duckdb_vector_get_data(v) + out_row + i, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
     } else {
       LSQL_TRY(lsql_sql_arrow_to_vector(ds, da, k, 1, v, out_row + (idx_t)i, err));
     }
@@ -258,8 +272,10 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
       case 'u': case 'z': case 'U': case 'Z': {
         const uint8_t *data = a->buffers[2];
         bool large = f[0] == 'U' || f[0] == 'Z';
+        bool nulls = a->buffers[0] && a->null_count != 0;
+        duckdb_string_t *o = (duckdb_string_t *)out + out_row;
         for (int64_t i = 0; i < count; i++) {
-          if (!is_valid(a, start + i)) continue;
+          if (nulls && !lsql_bit_get(a->buffers[0], (uint64_t)(start + i))) continue;
           int64_t b, e;
           if (large) {
             b = ((const int64_t *)src)[start + i];
@@ -268,8 +284,8 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
             b = ((const int32_t *)src)[start + i];
             e = ((const int32_t *)src)[start + i + 1];
           }
-          if (b < 0 || e < b) return lsql_err(err, LSQL_ECORRUPT, "bad string offsets");
-          duckdb_vector_assign_string_element_len(v, out_row + (idx_t)i, (const char *)data + b, (idx_t)(e - b));
+          if (b < 0 || e < b || e - b > UINT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad string offsets");
+          put_string(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
         }
         return LSQL_OK;
       }
@@ -296,7 +312,7 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
           return lsql_err(err, LSQL_ECORRUPT, "bad string view buffer");
         p = (const char *)a->buffers[2 + bi] + off;
       }
-      duckdb_vector_assign_string_element_len(v, out_row + (idx_t)i, p, (idx_t)len);
+      put_string(v, (duckdb_string_t *)out + out_row + i, out_row + (idx_t)i, p, (uint32_t)len);
     }
     return LSQL_OK;
   }

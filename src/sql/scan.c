@@ -1,6 +1,7 @@
 /* The DuckDB table functions of a session:
  *   lance_scan(name VARCHAR, version := BIGINT, tag := VARCHAR, with_rowid := BOOLEAN)
- *   lance_tables()  -> (catalog, schema, name): names only, listed live from the namespaces.
+ *   lance_tables(catalog := VARCHAR, schema := VARCHAR) -> (catalog, schema, name): names only,
+ *     listed live from the namespaces (no dataset is opened).
  * lance_scan binds by opening the dataset (session cache), pushes the projection into the dataset
  * scan, and lets several DuckDB threads pull batches from the one scan stream (the stream decodes
  * in parallel already); each thread converts its own batch into DuckDB vectors. */
@@ -23,6 +24,7 @@ static void bind_error(duckdb_bind_info info, const lsql_error *e) {
 
 typedef struct scan_bind {
   lsql_session *s;
+  idx_t conn_id;  /* connection of the binding query (progress is counted per query) */
   lsql_sql_table *t;
   bool with_rowid;
   idx_t n_cols;  /* dataset columns (without _rowid) */
@@ -37,12 +39,20 @@ typedef struct scan_global {
   int64_t *src;               /* output column j <- stream child src[j] */
   bool done;
   unsigned cancel_gen;
+  lsql_sql_query *q;          /* progress counters of the running query (NULL: not counted) */
 } scan_global;
 
 typedef struct scan_local {
   struct ArrowArray batch;
   int64_t pos;
+  duckdb_vector *dict;  /* per output column: the current batch's dictionary as a DuckDB vector */
+  idx_t n_dict;
 } scan_local;
+
+static void local_drop_dicts(scan_local *l) {
+  for (idx_t j = 0; l->dict && j < l->n_dict; j++)
+    if (l->dict[j]) duckdb_destroy_vector(&l->dict[j]);
+}
 
 static void scan_bind_free(void *p) {
   scan_bind *b = p;
@@ -92,6 +102,10 @@ static void scan_bind_fn(duckdb_bind_info info) {
   }
   b->s = s;
   b->t = t;
+  duckdb_client_context ctx = NULL;
+  duckdb_table_function_get_client_context(info, &ctx);
+  b->conn_id = ctx ? duckdb_client_context_get_connection_id(ctx) : (idx_t)-1;
+  if (ctx) duckdb_destroy_client_context(&ctx);
   b->with_rowid = with_rowid;
   b->n_cols = (idx_t)t->schema.n_children;
   for (idx_t i = 0; i < b->n_cols; i++) {
@@ -120,6 +134,7 @@ static void scan_global_free(void *p) {
   if (!g) return;
   if (g->stream.release) g->stream.release(&g->stream);
   lsql_arrow_schema_reset(&g->schema);
+  lsql_sql_query_unref(g->q);
   pthread_mutex_destroy(&g->mu);
   lsql_free(g->src);
   lsql_free(g);
@@ -177,7 +192,7 @@ static void scan_init_fn(duckdb_init_info info) {
     duckdb_init_set_error(info, msg);
     return;
   }
-  atomic_fetch_add(&s->rows_total, b->t->rows);
+  if ((g->q = lsql_sql_query_find(s, b->conn_id))) atomic_fetch_add(&g->q->rows_total, b->t->rows);
   duckdb_init_set_max_threads(info, (idx_t)(s->threads > 0 ? s->threads : 1));
   duckdb_init_set_init_data(info, g, scan_global_free);
 }
@@ -185,6 +200,8 @@ static void scan_init_fn(duckdb_init_info info) {
 static void scan_local_free(void *p) {
   scan_local *l = p;
   if (!l) return;
+  local_drop_dicts(l);
+  lsql_free(l->dict);
   lsql_arrow_array_reset(&l->batch);
   lsql_free(l);
 }
@@ -198,6 +215,61 @@ static void scan_local_init_fn(duckdb_init_info info) {
   duckdb_init_set_init_data(info, l, scan_local_free);
 }
 
+/* A dictionary-encoded column whose indices and (flat) values have no NULLs is emitted as a
+ * DuckDB dictionary vector: the batch's dictionary is converted once, each chunk only writes
+ * the selection (about 1 ns per row instead of a copy per value). */
+static bool dict_usable(const struct ArrowSchema *cs, const struct ArrowArray *ca) {
+  const struct ArrowSchema *ds = cs->dictionary;
+  const struct ArrowArray *da = ca->dictionary;
+  if (!ds || !da || ds->format[0] == '+' || da->length <= 0 || da->length > UINT32_MAX) return false;
+  if (ca->buffers[0] && ca->null_count != 0) return false;
+  if (da->buffers[0] && da->null_count != 0) return false; /* keeps the dictionary's mask trivial */
+  const char *f = cs->format;
+  return f[1] == '\0' && strchr("cCsSiIlL", f[0]) != NULL;
+}
+
+static int dict_slice(duckdb_vector *dict, const struct ArrowSchema *cs, const struct ArrowArray *ca,
+                      int64_t row, int64_t n, duckdb_vector v, lsql_error *err) {
+  const struct ArrowArray *da = ca->dictionary;
+  if (row < 0 || row + n > ca->length) return lsql_err(err, LSQL_ECORRUPT, "dictionary slice out of range");
+  if (!*dict) {
+    duckdb_logical_type lt = duckdb_vector_get_column_type(v);
+    *dict = duckdb_create_vector(lt, (idx_t)da->length);
+    duckdb_destroy_logical_type(&lt);
+    if (!*dict) return lsql_err_oom(err);
+    int rc = lsql_sql_arrow_to_vector(cs->dictionary, da, 0, da->length, *dict, 0, err);
+    if (rc != LSQL_OK) {
+      duckdb_destroy_vector(dict);
+      return rc;
+    }
+  }
+  duckdb_selection_vector sel = duckdb_create_selection_vector((idx_t)n);
+  if (!sel) return lsql_err_oom(err);
+  sel_t *ix = duckdb_selection_vector_get_data_ptr(sel);
+  const uint8_t *raw = ca->buffers[1];
+  int64_t start = ca->offset + row;
+  uint64_t lim = (uint64_t)da->length, bad = 0;
+  /* Indices are validated in the same tight loop (a negative index wraps to a huge value). */
+  switch (cs->format[0]) {
+    case 'c': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int8_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 'C': for (int64_t i = 0; i < n; i++) { uint64_t k = raw[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 's': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 'S': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 'i': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 'I': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    case 'l': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)((const int64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    default: for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+  }
+  if (bad) {
+    duckdb_destroy_selection_vector(sel);
+    return lsql_err(err, LSQL_ECORRUPT, "dictionary index out of range");
+  }
+  duckdb_vector_reference_vector(v, *dict);
+  duckdb_slice_vector(v, sel, (idx_t)n);
+  duckdb_destroy_selection_vector(sel);
+  return LSQL_OK;
+}
+
 static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
   scan_global *g = duckdb_function_get_init_data(info);
   scan_local *l = duckdb_function_get_local_init_data(info);
@@ -205,6 +277,7 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
   duckdb_data_chunk_set_size(out, 0);
   if (atomic_load(&s->cancel_gen) != g->cancel_gen) return; /* DuckDB reports the interrupt */
   while (!l->batch.release || l->pos >= l->batch.length) {
+    local_drop_dicts(l); /* vectors that referenced them keep their own reference */
     lsql_arrow_array_reset(&l->batch);
     l->pos = 0;
     pthread_mutex_lock(&g->mu);
@@ -240,7 +313,16 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
       return;
     }
     duckdb_vector v = duckdb_data_chunk_get_vector(out, j);
-    if (lsql_sql_arrow_to_vector(g->schema.children[k], l->batch.children[k], l->pos, n, v, 0, &e) != LSQL_OK) {
+    const struct ArrowSchema *cs = g->schema.children[k];
+    const struct ArrowArray *ca = l->batch.children[k];
+    int rc;
+    if (dict_usable(cs, ca)) {
+      if (!l->dict && (l->dict = lsql_calloc(g->n_out, sizeof *l->dict))) l->n_dict = g->n_out;
+      rc = l->dict ? dict_slice(&l->dict[j], cs, ca, l->pos, n, v, &e) : lsql_err_oom(&e);
+    } else {
+      rc = lsql_sql_arrow_to_vector(cs, ca, l->pos, n, v, 0, &e);
+    }
+    if (rc != LSQL_OK) {
       char msg[LSQL_ERROR_MESSAGE_LEN + 48];
       snprintf(msg, sizeof msg, "lance[%d]: column %s: %s", e.code, g->schema.children[k]->name, e.message);
       duckdb_function_set_error(info, msg);
@@ -248,7 +330,7 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
     }
   }
   l->pos += n;
-  atomic_fetch_add(&s->rows_done, (uint64_t)n);
+  if (g->q) atomic_fetch_add(&g->q->rows_done, (uint64_t)n);
   duckdb_data_chunk_set_size(out, (idx_t)n);
 }
 
@@ -324,7 +406,56 @@ static int list_all(lsql_namespace *ns, const char *const *id, size_t id_len, bo
   }
 }
 
-static int tables_collect(lsql_session *s, tables_data *d, lsql_error *err) {
+/* Lists the tables of one catalog (all its schemas, or only `only_schema`). */
+static int tables_of_catalog(tables_data *d, const char *cname, lsql_namespace *ns,
+                             const char *const *path, size_t plen, const char *only_schema,
+                             lsql_error *err) {
+  lsql_string_list schemas = {0};
+  int rc = LSQL_OK;
+  if (only_schema) {
+    if (!(schemas.items = lsql_calloc(1, sizeof *schemas.items)) ||
+        !(schemas.items[0] = lsql_strdup(only_schema)))
+      rc = lsql_err_oom(err);
+    else
+      schemas.n_items = 1;
+  } else {
+    rc = list_all(ns, path, plen, false, &schemas, err);
+  }
+  const char **id = rc == LSQL_OK ? lsql_calloc(plen + 1, sizeof *id) : NULL;
+  if (rc == LSQL_OK && !id) rc = lsql_err_oom(err);
+  for (size_t si = 0; rc == LSQL_OK && si < schemas.n_items; si++) {
+    for (size_t k = 0; k < plen; k++) id[k] = path[k];
+    id[plen] = schemas.items[si];
+    if (only_schema) {
+      int exists = 0;
+      rc = lsql_namespace_exists(ns, id, plen + 1, &exists, err);
+      if (rc == LSQL_OK && !exists) rc = lsql_err(err, LSQL_ENOTFOUND, "schema %s.%s not found", cname, only_schema);
+      if (rc != LSQL_OK) break;
+    }
+    lsql_string_list tbls;
+    rc = list_all(ns, id, plen + 1, true, &tbls, err);
+    for (size_t ti = 0; rc == LSQL_OK && ti < tbls.n_items; ti++)
+      if (tables_add(d, cname, schemas.items[si], tbls.items[ti]) != LSQL_OK) rc = lsql_err_oom(err);
+    lsql_string_list_free(&tbls);
+  }
+  lsql_free(id);
+  lsql_string_list_free(&schemas);
+  return rc;
+}
+
+/* Lists names only, live from the namespaces: never opens a dataset. `only_catalog` /
+ * `only_schema` (may be NULL) restrict the listing and must exist. */
+static int tables_collect(lsql_session *s, tables_data *d, const char *only_catalog,
+                          const char *only_schema, lsql_error *err) {
+  if (only_catalog) {
+    lsql_namespace *ns;
+    char **path;
+    size_t plen;
+    LSQL_TRY(lsql_sql_find_catalog(s, only_catalog, &ns, &path, &plen, err));
+    int rc = tables_of_catalog(d, only_catalog, ns, (const char *const *)path, plen, only_schema, err);
+    lsql_strv_free(path);
+    return rc;
+  }
   /* Snapshot of the catalogs: mounted ones plus the root's current children. */
   pthread_mutex_lock(&s->cache_mu);
   size_t nm = s->n_catalogs;
@@ -337,67 +468,85 @@ static int tables_collect(lsql_session *s, tables_data *d, lsql_error *err) {
   if (s->root) rc = list_all(s->root, NULL, 0, false, &rootcats, err);
   size_t total = (rc == LSQL_OK) ? nm + rootcats.n_items : 0;
   for (size_t ci = 0; rc == LSQL_OK && ci < total; ci++) {
-    const char *cname;
-    lsql_namespace *ns;
-    const char *const *path;
-    size_t plen;
     const char *one[1];
     if (ci < nm) {
       if (!cats[ci].mounted) continue; /* root children come from the live listing */
-      cname = cats[ci].name;
-      ns = cats[ci].ns;
-      path = (const char *const *)cats[ci].path;
-      plen = cats[ci].path_len;
+      rc = tables_of_catalog(d, cats[ci].name, cats[ci].ns, (const char *const *)cats[ci].path,
+                             cats[ci].path_len, NULL, err);
     } else {
-      cname = rootcats.items[ci - nm];
+      const char *cname = rootcats.items[ci - nm];
       bool shadowed = false;
       for (size_t k = 0; k < nm; k++)
         if (cats[k].mounted && !strcmp(cats[k].name, cname)) shadowed = true;
       if (shadowed) continue;
       one[0] = cname;
-      ns = s->root;
-      path = one;
-      plen = 1;
+      rc = tables_of_catalog(d, cname, s->root, one, 1, NULL, err);
     }
-    lsql_string_list schemas;
-    rc = list_all(ns, path, plen, false, &schemas, err);
-    if (rc != LSQL_OK) break;
-    const char **id = lsql_calloc(plen + 1, sizeof *id);
-    if (!id) rc = lsql_err_oom(err);
-    for (size_t si = 0; rc == LSQL_OK && si < schemas.n_items; si++) {
-      for (size_t k = 0; k < plen; k++) id[k] = path[k];
-      id[plen] = schemas.items[si];
-      lsql_string_list tbls;
-      rc = list_all(ns, id, plen + 1, true, &tbls, err);
-      for (size_t ti = 0; rc == LSQL_OK && ti < tbls.n_items; ti++)
-        if (tables_add(d, cname, schemas.items[si], tbls.items[ti]) != LSQL_OK) rc = lsql_err_oom(err);
-      lsql_string_list_free(&tbls);
-    }
-    lsql_free(id);
-    lsql_string_list_free(&schemas);
   }
   lsql_string_list_free(&rootcats);
   lsql_free(cats);
   return rc;
 }
 
+typedef struct tables_bind {
+  char *catalog, *schema; /* optional filters */
+} tables_bind;
+
+static void tables_bind_free(void *p) {
+  tables_bind *b = p;
+  if (!b) return;
+  lsql_free(b->catalog);
+  lsql_free(b->schema);
+  lsql_free(b);
+}
+
+static char *named_varchar(duckdb_bind_info info, const char *name) {
+  duckdb_value v = duckdb_bind_get_named_parameter(info, name);
+  char *out = NULL;
+  if (v) {
+    if (!duckdb_is_null_value(v)) {
+      char *x = duckdb_get_varchar(v);
+      if (x) {
+        out = lsql_strdup(x);
+        duckdb_free(x);
+      }
+    }
+    duckdb_destroy_value(&v);
+  }
+  return out;
+}
+
 static void tables_bind_fn(duckdb_bind_info info) {
+  tables_bind *b = lsql_calloc(1, sizeof *b);
+  if (!b) {
+    duckdb_bind_set_error(info, "lance[2]: out of memory");
+    return;
+  }
+  b->catalog = named_varchar(info, "catalog");
+  b->schema = named_varchar(info, "schema");
+  if (b->schema && !b->catalog) {
+    tables_bind_free(b);
+    duckdb_bind_set_error(info, "lance[1]: lance_tables: schema := needs catalog :=");
+    return;
+  }
   duckdb_logical_type vt = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
   duckdb_bind_add_result_column(info, "catalog", vt);
   duckdb_bind_add_result_column(info, "schema", vt);
   duckdb_bind_add_result_column(info, "name", vt);
   duckdb_destroy_logical_type(&vt);
+  duckdb_bind_set_bind_data(info, b, tables_bind_free);
 }
 
 static void tables_init_fn(duckdb_init_info info) {
   lsql_session *s = duckdb_init_get_extra_info(info);
+  tables_bind *b = duckdb_init_get_bind_data(info);
   lsql_error e = {0};
   tables_data *d = lsql_calloc(1, sizeof *d);
   if (!d) {
     duckdb_init_set_error(info, "lance[2]: out of memory");
     return;
   }
-  if (tables_collect(s, d, &e) != LSQL_OK) {
+  if (tables_collect(s, d, b->catalog, b->schema, &e) != LSQL_OK) {
     char msg[LSQL_ERROR_MESSAGE_LEN + 32];
     snprintf(msg, sizeof msg, "lance[%d]: %s", e.code, e.message);
     tables_data_free(d);
@@ -444,6 +593,8 @@ int lsql_sql_register_functions(lsql_session *s, duckdb_connection con, lsql_err
   if (st == DuckDBSuccess) {
     tf = duckdb_create_table_function();
     duckdb_table_function_set_name(tf, "lance_tables");
+    duckdb_table_function_add_named_parameter(tf, "catalog", vt);
+    duckdb_table_function_add_named_parameter(tf, "schema", vt);
     duckdb_table_function_set_extra_info(tf, s, NULL);
     duckdb_table_function_set_bind(tf, tables_bind_fn);
     duckdb_table_function_set_init(tf, tables_init_fn);

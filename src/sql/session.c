@@ -264,7 +264,7 @@ int lsql_sql_split_name(const char *name, char ***parts, size_t *n_parts, lsql_e
 
 /* Finds catalog `name` (mounted, or a child of the root that exists now). Copies what callers
  * need so the catalog array may grow concurrently. */
-static int find_catalog(lsql_session *s, const char *name, lsql_namespace **ns, char ***path,
+int lsql_sql_find_catalog(lsql_session *s, const char *name, lsql_namespace **ns, char ***path,
                         size_t *path_len, lsql_error *err) {
   pthread_mutex_lock(&s->cache_mu);
   lsql_sql_catalog *c = NULL;
@@ -332,7 +332,7 @@ int lsql_sql_resolve(lsql_session *s, const char *const *parts, size_t n_parts, 
   }
   char **path;
   size_t plen;
-  LSQL_TRY(find_catalog(s, c, ns, &path, &plen, err));
+  LSQL_TRY(lsql_sql_find_catalog(s, c, ns, &path, &plen, err));
   int rc = LSQL_OK, exists = 0;
   path[plen] = lsql_strdup(sc);
   if (!path[plen]) rc = lsql_err_oom(err);
@@ -368,13 +368,14 @@ void lsql_sql_table_unref(lsql_sql_table *t) {
   lsql_free(t);
 }
 
-static int table_open(lsql_namespace *ns, char **id, size_t id_len, int64_t version, const char *tag,
+static int table_open(lsql_session *s, lsql_namespace *ns, char **id, size_t id_len, int64_t version, const char *tag,
                       const char *key, lsql_sql_table **out, lsql_error *err) {
   *out = NULL;
   lsql_open_options o = {0};
   o.version = version;
   o.tag = tag;
   lsql_dataset *ds = NULL;
+  atomic_fetch_add(&s->n_dataset_opens, 1);
   LSQL_TRY(lsql_namespace_open_table(ns, (const char *const *)id, id_len, &o, &ds, err));
   lsql_sql_table *t = lsql_calloc(1, sizeof *t);
   int rc = t ? LSQL_OK : lsql_err_oom(err);
@@ -425,7 +426,7 @@ int lsql_sql_table_get(lsql_session *s, const char *name, int64_t version, const
   }
   if (rc == LSQL_OK && !hit) {
     lsql_sql_table *t = NULL;
-    rc = table_open(ns, id, id_len, version, tag, key, &t, err);
+    rc = table_open(s, ns, id, id_len, version, tag, key, &t, err);
     if (rc != LSQL_OK) {
       lsql_error_prefix(err, "%s.%s.%s: ", cat, sch, tbl);
     } else if (tag) {
@@ -825,7 +826,7 @@ static void session_destroy(lsql_session *s) {
   lsql_namespace_unref(s->root);
   lsql_free(s->default_catalog);
   lsql_free(s->default_schema);
-  lsql_free(s->conns);
+  lsql_free(s->queries);
   pthread_mutex_destroy(&s->ddl_mu);
   pthread_mutex_destroy(&s->cache_mu);
   pthread_mutex_destroy(&s->conn_mu);
@@ -904,7 +905,7 @@ int lsql_session_builder_build(lsql_session_builder *b, lsql_session **out, lsql
     lsql_namespace *ns;
     char **path;
     size_t plen;
-    rc = find_catalog(s, s->default_catalog, &ns, &path, &plen, err);
+    rc = lsql_sql_find_catalog(s, s->default_catalog, &ns, &path, &plen, err);
     if (rc == LSQL_OK && s->default_schema) {
       int exists = 0;
       if (!(path[plen] = lsql_strdup(s->default_schema))) rc = lsql_err_oom(err);
@@ -933,40 +934,73 @@ int lsql_session_builder_build(lsql_session_builder *b, lsql_session **out, lsql
 
 typedef struct result_stream {
   lsql_session *s;
-  duckdb_connection con;
+  lsql_sql_query *q;
   duckdb_result result;
   duckdb_arrow_options opts;
   char error[LSQL_ERROR_MESSAGE_LEN + 32];
   bool finished;
 } result_stream;
 
-static int conn_register(lsql_session *s, duckdb_connection con) {
-  pthread_mutex_lock(&s->conn_mu);
-  int rc = LSQL_OK;
-  if (s->n_conns == s->cap_conns) {
-    size_t nc = s->cap_conns ? 2 * s->cap_conns : 8;
-    duckdb_connection *c = lsql_realloc(s->conns, nc * sizeof *c);
-    if (!c) rc = LSQL_ENOMEM;
-    else { s->conns = c; s->cap_conns = nc; }
-  }
-  if (rc == LSQL_OK) s->conns[s->n_conns++] = con;
-  pthread_mutex_unlock(&s->conn_mu);
-  if (rc == LSQL_OK && atomic_fetch_add(&s->running, 1) == 0) {
-    atomic_store(&s->rows_done, 0);
-    atomic_store(&s->rows_total, 0);
-  }
-  return rc;
+void lsql_sql_query_unref(lsql_sql_query *q) {
+  if (q && atomic_fetch_sub(&q->refs, 1) == 1) lsql_free(q);
 }
 
-static void conn_unregister(lsql_session *s, duckdb_connection con) {
+lsql_sql_query *lsql_sql_query_find(lsql_session *s, idx_t conn_id) {
+  lsql_sql_query *q = NULL;
   pthread_mutex_lock(&s->conn_mu);
-  for (size_t i = 0; i < s->n_conns; i++)
-    if (s->conns[i] == con) {
-      s->conns[i] = s->conns[--s->n_conns];
+  for (size_t i = 0; i < s->n_queries && !q; i++)
+    if (s->queries[i]->conn_id == conn_id) {
+      q = s->queries[i];
+      atomic_fetch_add(&q->refs, 1);
+    }
+  pthread_mutex_unlock(&s->conn_mu);
+  return q;
+}
+
+/* Opens a connection for one query and registers it (interrupt, progress). */
+static int query_open(lsql_session *s, lsql_sql_query **out, lsql_error *err) {
+  *out = NULL;
+  lsql_sql_query *q = lsql_calloc(1, sizeof *q);
+  if (!q) return lsql_err_oom(err);
+  atomic_init(&q->refs, 1);
+  if (duckdb_connect(s->db, &q->con) != DuckDBSuccess) {
+    lsql_free(q);
+    return lsql_err(err, LSQL_ESQL, "could not connect to DuckDB");
+  }
+  duckdb_client_context ctx = NULL;
+  duckdb_connection_get_client_context(q->con, &ctx);
+  q->conn_id = ctx ? duckdb_client_context_get_connection_id(ctx) : (idx_t)-1;
+  if (ctx) duckdb_destroy_client_context(&ctx);
+  pthread_mutex_lock(&s->conn_mu);
+  int rc = LSQL_OK;
+  if (s->n_queries == s->cap_queries) {
+    size_t nc = s->cap_queries ? 2 * s->cap_queries : 8;
+    lsql_sql_query **v = lsql_realloc(s->queries, nc * sizeof *v);
+    if (!v) rc = LSQL_ENOMEM;
+    else { s->queries = v; s->cap_queries = nc; }
+  }
+  if (rc == LSQL_OK) s->queries[s->n_queries++] = q;
+  pthread_mutex_unlock(&s->conn_mu);
+  if (rc != LSQL_OK) {
+    duckdb_disconnect(&q->con);
+    lsql_free(q);
+    return lsql_err_oom(err);
+  }
+  *out = q;
+  return LSQL_OK;
+}
+
+/* Unregisters and disconnects; the counters live on while a scan still holds a reference. */
+static void query_close(lsql_session *s, lsql_sql_query *q) {
+  pthread_mutex_lock(&s->conn_mu);
+  for (size_t i = 0; i < s->n_queries; i++)
+    if (s->queries[i] == q) {
+      s->queries[i] = s->queries[--s->n_queries];
       break;
     }
   pthread_mutex_unlock(&s->conn_mu);
-  atomic_fetch_sub(&s->running, 1);
+  duckdb_disconnect(&q->con);
+  lsql_sql_query_unref(q);
 }
 
 static int rs_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
@@ -1003,6 +1037,7 @@ static int rs_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   duckdb_data_chunk ch = duckdb_fetch_chunk(p->result);
   if (!ch) {
     p->finished = true;
+    atomic_store(&p->q->finished, true);
     const char *e = duckdb_result_error(&p->result);
     if (e && *e) {
       lsql_error le = {0};
@@ -1033,12 +1068,164 @@ static void rs_release(struct ArrowArrayStream *st) {
   if (!p) return;
   if (p->opts) duckdb_destroy_arrow_options(&p->opts);
   duckdb_destroy_result(&p->result);
-  conn_unregister(p->s, p->con);
-  duckdb_disconnect(&p->con);
+  query_close(p->s, p->q);
   session_unref(p->s);
   lsql_free(p);
   st->release = NULL;
   st->private_data = NULL;
+}
+
+/* ---- SHOW TABLES: listing without opening datasets -------------------------------------------- */
+
+/* DuckDB answers SHOW [ALL] TABLES from its catalog, which only holds the views of tables that
+ * queries have resolved. These statements are rewritten into queries over lance_tables(), which
+ * lists names live from the namespaces and opens no dataset. */
+
+typedef struct lexer { const char *p, *e; } lexer;
+
+static void lex_space(lexer *l) {
+  for (;;) {
+    while (l->p < l->e && (*l->p == ' ' || *l->p == '\t' || *l->p == '\n' || *l->p == '\r')) l->p++;
+    if (l->p + 1 < l->e && l->p[0] == '-' && l->p[1] == '-') {
+      while (l->p < l->e && *l->p != '\n') l->p++;
+      continue;
+    }
+    if (l->p + 1 < l->e && l->p[0] == '/' && l->p[1] == '*') {
+      l->p += 2;
+      while (l->p + 1 < l->e && !(l->p[0] == '*' && l->p[1] == '/')) l->p++;
+      l->p = l->p + 2 <= l->e ? l->p + 2 : l->e;
+      continue;
+    }
+    return;
+  }
+}
+
+/* Next identifier (bare, or "quoted" with "" escapes), lsql-allocated; *quoted tells which. NULL
+ * when the next token is not an identifier (or out of memory: then *oom is set). */
+static char *lex_ident(lexer *l, bool *quoted, bool *oom) {
+  lex_space(l);
+  lsql_buf b = LSQL_BUF_INIT;
+  *quoted = false;
+  if (l->p < l->e && *l->p == '"') {
+    *quoted = true;
+    l->p++;
+    for (;;) {
+      if (l->p >= l->e) { lsql_buf_free(&b); return NULL; }
+      if (*l->p == '"' && l->p + 1 < l->e && l->p[1] == '"') { if (lsql_buf_append(&b, "\"", 1)) *oom = true; l->p += 2; continue; }
+      if (*l->p == '"') { l->p++; break; }
+      if (lsql_buf_append(&b, l->p, 1)) *oom = true;
+      l->p++;
+    }
+  } else {
+    while (l->p < l->e && ((*l->p >= 'a' && *l->p <= 'z') || (*l->p >= 'A' && *l->p <= 'Z') ||
+                           (*l->p >= '0' && *l->p <= '9') || *l->p == '_')) {
+      if (lsql_buf_append(&b, l->p, 1)) *oom = true;
+      l->p++;
+    }
+  }
+  if (*oom || lsql_buf_append(&b, "", 1) || (b.len <= 1 && !*quoted)) {
+    if (b.len == 0 && !*oom) *oom = true;
+    lsql_buf_free(&b);
+    return NULL;
+  }
+  return lsql_buf_detach(&b);
+}
+
+static bool lex_keyword(lexer *l, const char *kw) {
+  lexer save = *l;
+  bool q, oom = false;
+  char *w = lex_ident(l, &q, &oom);
+  bool ok = w && !q && !strcasecmp(w, kw);
+  lsql_free(w);
+  if (!ok) *l = save;
+  return ok;
+}
+
+static bool lex_end(lexer *l) {
+  lex_space(l);
+  return l->p >= l->e;
+}
+
+static const char SHOW_ALL_SQL[] =
+  "SELECT l.catalog AS \"database\", l.schema AS \"schema\", l.name AS \"name\", c.column_names, "
+  "c.column_types, false AS \"temporary\" FROM lance_tables() l LEFT JOIN (SELECT database_name, "
+  "schema_name, table_name, list(column_name ORDER BY column_index) AS column_names, "
+  "list(data_type ORDER BY column_index) AS column_types FROM duckdb_columns() GROUP BY ALL) c "
+  "ON c.database_name = l.catalog AND c.schema_name = l.schema AND c.table_name = l.name "
+  "ORDER BY 1, 2, 3";
+
+/* "SELECT name FROM lance_tables(catalog := 'c'[, schema := 's']) ORDER BY name" */
+static char *show_tables_sql(const char *cat, const char *sch) {
+  lsql_buf b = LSQL_BUF_INIT;
+  int rc;
+  if (!cat) {
+    rc = lsql_buf_append_str(&b, "SELECT CAST(NULL AS VARCHAR) AS name WHERE false");
+  } else {
+    rc = lsql_buf_append_str(&b, "SELECT name FROM lance_tables(catalog := ");
+    if (!rc) rc = append_literal(&b, cat);
+    if (!rc && sch) rc = lsql_buf_append_str(&b, ", schema := ");
+    if (!rc && sch) rc = append_literal(&b, sch);
+    if (!rc) rc = lsql_buf_append_str(&b, ") ORDER BY name");
+  }
+  if (!rc) rc = lsql_buf_append(&b, "", 1);
+  if (rc) {
+    lsql_buf_free(&b);
+    return NULL;
+  }
+  return lsql_buf_detach(&b);
+}
+
+/* Sets *out to the rewritten text of a SHOW [ALL] TABLES [FROM cat[.sch]] statement, or NULL
+ * when the statement is something else (left to DuckDB). */
+static int rewrite_show(lsql_session *s, const char *text, size_t n, char **out, lsql_error *err) {
+  *out = NULL;
+  lexer l = {text, text + n};
+  if (!lex_keyword(&l, "SHOW")) return LSQL_OK;
+  if (lex_keyword(&l, "ALL")) {
+    if (!lex_keyword(&l, "TABLES") || !lex_end(&l)) return LSQL_OK;
+    if (!(*out = lsql_strdup(SHOW_ALL_SQL))) return lsql_err_oom(err);
+    return LSQL_OK;
+  }
+  if (!lex_keyword(&l, "TABLES")) return LSQL_OK;
+  if (lex_end(&l)) {
+    /* The default schema, else the whole default catalog. */
+    if (!(*out = show_tables_sql(s->default_catalog, s->default_schema))) return lsql_err_oom(err);
+    return LSQL_OK;
+  }
+  if (!lex_keyword(&l, "FROM")) return LSQL_OK;
+  bool q, oom = false;
+  char *a = lex_ident(&l, &q, &oom), *b = NULL;
+  lex_space(&l);
+  if (a && l.p < l.e && *l.p == '.') {
+    l.p++;
+    b = lex_ident(&l, &q, &oom);
+    if (!b) { lsql_free(a); a = NULL; }
+  }
+  int rc = LSQL_OK;
+  if (oom) rc = lsql_err_oom(err);
+  else if (a && lex_end(&l)) {
+    const char *cat = a, *sch = b;
+    if (!b) {
+      /* One name: a catalog when one has that name, else a schema of the default catalog. */
+      lsql_namespace *ns;
+      char **path = NULL;
+      size_t plen;
+      lsql_error e2 = {0};
+      int frc = lsql_sql_find_catalog(s, a, &ns, &path, &plen, &e2);
+      lsql_strv_free(path);
+      if (frc == LSQL_ENOTFOUND && s->default_catalog) {
+        cat = s->default_catalog;
+        sch = a;
+      } else if (frc != LSQL_OK) {
+        if (err) *err = e2;
+        rc = frc;
+      }
+    }
+    if (rc == LSQL_OK && !(*out = show_tables_sql(cat, sch))) rc = lsql_err_oom(err);
+  }
+  lsql_free(a);
+  lsql_free(b);
+  return rc;
 }
 
 /* Prepares every statement (after resolving its tables), refuses anything that is not a query,
@@ -1059,12 +1246,37 @@ static int run_statements(lsql_session *s, duckdb_connection con, const char *sq
         break;
       }
   }
+  /* SHOW [ALL] TABLES become queries over lance_tables(); the text is then rebuilt with
+   * "\n;\n" separators (a statement may end in a -- comment). */
+  char **rewritten = rc == LSQL_OK ? lsql_calloc(n + 1, sizeof *rewritten) : NULL;
+  if (rc == LSQL_OK && !rewritten) rc = lsql_err_oom(err);
+  bool any = false;
+  for (size_t i = 0; rc == LSQL_OK && i < n; i++) {
+    rc = rewrite_show(s, st[i].p, st[i].n, &rewritten[i], err);
+    if (rewritten[i]) {
+      st[i].p = rewritten[i];
+      st[i].n = strlen(rewritten[i]);
+      any = true;
+    }
+  }
+  lsql_buf text = LSQL_BUF_INIT;
+  for (size_t i = 0; rc == LSQL_OK && any && i < n; i++)
+    if ((i && lsql_buf_append_str(&text, "\n;\n")) || lsql_buf_append(&text, st[i].p, st[i].n))
+      rc = lsql_err_oom(err);
+  if (rc == LSQL_OK && any && lsql_buf_append(&text, "", 1)) rc = lsql_err_oom(err);
+  if (any && rc == LSQL_OK) sql = (const char *)text.data;
   for (size_t i = 0; rc == LSQL_OK && i < n; i++) rc = resolve_statement(s, con, st[i].p, st[i].n, err);
+  for (size_t i = 0; rewritten && i < n; i++) lsql_free(rewritten[i]);
+  lsql_free(rewritten);
   lsql_free(st);
-  if (rc != LSQL_OK) return rc;
+  if (rc != LSQL_OK) {
+    lsql_buf_free(&text);
+    return rc;
+  }
 
   duckdb_extracted_statements ex = NULL;
   idx_t ne = duckdb_extract_statements(con, sql, &ex);
+  lsql_buf_free(&text); /* the extracted statements own their text */
   if (ne == 0) {
     rc = duck_err(err, LSQL_ESQL, ex ? duckdb_extract_statements_error(ex) : "could not parse SQL");
     duckdb_destroy_extracted(&ex);
@@ -1110,12 +1322,9 @@ int lsql_session_sql(lsql_session *s, const char *sql, struct ArrowArrayStream *
   if (out) memset(out, 0, sizeof *out);
   if (!s || !sql || !out) return lsql_err(err, LSQL_EINVAL, "session_sql: session, sql and out are required");
   atomic_fetch_add(&s->epoch, 1);
-  duckdb_connection con = NULL;
-  if (duckdb_connect(s->db, &con) != DuckDBSuccess) return lsql_err(err, LSQL_ESQL, "could not connect to DuckDB");
-  if (conn_register(s, con) != LSQL_OK) {
-    duckdb_disconnect(&con);
-    return lsql_err_oom(err);
-  }
+  lsql_sql_query *q = NULL;
+  LSQL_TRY(query_open(s, &q, err));
+  duckdb_connection con = q->con;
   int rc = LSQL_OK;
   if (s->default_catalog) {
     lsql_buf b = LSQL_BUF_INIT;
@@ -1135,12 +1344,11 @@ int lsql_session_sql(lsql_session *s, const char *sql, struct ArrowArrayStream *
   if (rc == LSQL_OK) rc = run_statements(s, con, sql, &p->result, err);
   if (rc != LSQL_OK) {
     lsql_free(p);
-    conn_unregister(s, con);
-    duckdb_disconnect(&con);
+    query_close(s, q);
     return rc;
   }
   p->s = s;
-  p->con = con;
+  p->q = q;
   p->opts = duckdb_result_get_arrow_options(&p->result);
   atomic_fetch_add(&s->refs, 1);
   out->get_schema = rs_get_schema;
@@ -1155,14 +1363,24 @@ void lsql_session_interrupt(lsql_session *s) {
   if (!s) return;
   atomic_fetch_add(&s->cancel_gen, 1);
   pthread_mutex_lock(&s->conn_mu);
-  for (size_t i = 0; i < s->n_conns; i++) duckdb_interrupt(s->conns[i]);
+  for (size_t i = 0; i < s->n_queries; i++) duckdb_interrupt(s->queries[i]->con);
   pthread_mutex_unlock(&s->conn_mu);
 }
 
+/* Rows emitted over the exact cardinality of the started scans, summed over the queries whose
+ * results are still being produced (a finished but unreleased stream no longer counts). */
 double lsql_session_progress(lsql_session *s) {
-  if (!s || atomic_load(&s->running) == 0) return -1.0;
-  uint64_t total = atomic_load(&s->rows_total), done = atomic_load(&s->rows_done);
+  if (!s) return -1.0;
+  uint64_t done = 0, total = 0;
+  pthread_mutex_lock(&s->conn_mu);
+  for (size_t i = 0; i < s->n_queries; i++) {
+    lsql_sql_query *q = s->queries[i];
+    if (atomic_load(&q->finished)) continue;
+    uint64_t t = atomic_load(&q->rows_total), d = atomic_load(&q->rows_done);
+    total += t;
+    done += d < t ? d : t;
+  }
+  pthread_mutex_unlock(&s->conn_mu);
   if (total == 0) return -1.0;
-  double p = (double)done / (double)total;
-  return p > 1.0 ? 1.0 : p;
+  return (double)done / (double)total;
 }

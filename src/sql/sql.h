@@ -80,12 +80,26 @@ struct lsql_session {
   /* Interrupt and progress. */
   atomic_uint_fast64_t epoch;
   atomic_uint cancel_gen;    /* bumped by lsql_session_interrupt */
-  atomic_int running;        /* open queries */
-  atomic_uint_fast64_t rows_done, rows_total;
-  pthread_mutex_t conn_mu;   /* protects conns (for duckdb_interrupt) */
-  duckdb_connection *conns;
-  size_t n_conns, cap_conns;
+  atomic_uint_fast64_t n_dataset_opens; /* datasets opened so far (tests check listing opens none) */
+  pthread_mutex_t conn_mu;   /* protects queries (for duckdb_interrupt and progress) */
+  struct lsql_sql_query **queries; /* open queries, one DuckDB connection each */
+  size_t n_queries, cap_queries;
 };
+
+/* One lsql_session_sql call: its connection and the progress counters of its scans. Shared
+ * (reference counted) by the result stream and the scans' global states. */
+typedef struct lsql_sql_query {
+  atomic_int refs;
+  duckdb_connection con;
+  idx_t conn_id;                          /* DuckDB connection id (bind sees it) */
+  atomic_uint_fast64_t rows_done;         /* rows emitted by its lance_scans */
+  atomic_uint_fast64_t rows_total;        /* exact cardinality of its started lance_scans */
+  atomic_bool finished;                   /* its result is fully read */
+} lsql_sql_query;
+
+/* The open query running on DuckDB connection `conn_id` with a new reference, or NULL. */
+lsql_sql_query *lsql_sql_query_find(lsql_session *s, idx_t conn_id);
+void lsql_sql_query_unref(lsql_sql_query *q);
 
 /* Resolves a (possibly 1- or 2-part) table name against the session's catalogs, applying the
  * defaults. On success cat, sch and tbl are set to freshly allocated names (caller frees) and
@@ -94,6 +108,11 @@ struct lsql_session {
 int lsql_sql_resolve(lsql_session *s, const char *const *parts, size_t n_parts, char **cat,
                      char **sch, char **tbl, lsql_namespace **ns, char ***id, size_t *id_len,
                      lsql_error *err);
+/* Finds catalog `name` (mounted, or a child of the root that exists now; ENOTFOUND otherwise).
+ * *ns is borrowed (catalogs live as long as the session); *path is the catalog's namespace id,
+ * allocated with room for 3 more components (free with lsql_strv_free). */
+int lsql_sql_find_catalog(lsql_session *s, const char *name, lsql_namespace **ns, char ***path,
+                          size_t *path_len, lsql_error *err);
 /* Splits "a.b.c" / "\"a.b\".c" into parts (caller frees with lsql_strv_free). */
 int lsql_sql_split_name(const char *name, char ***parts, size_t *n_parts, lsql_error *err);
 /* Opens (or finds in the cache) the table `name` at `version` (0 = latest) or `tag`. */

@@ -125,7 +125,7 @@ QUERIES = [
     "SELECT min(ts), max(ts), min(ts_tz), max(ts_tz) FROM orders",
     "SELECT region, string_agg(CAST(order_id AS VARCHAR), ',' ORDER BY order_id) FROM orders WHERE order_id < 30 GROUP BY region ORDER BY region NULLS LAST",
     "SELECT median(amount), quantile_cont(amount, 0.9) FROM orders",
-    "SELECT region, paid, count(*) FROM orders GROUP BY ROLLUP(region, paid) ORDER BY region NULLS LAST, paid NULLS LAST",
+    "SELECT region, paid, count(*) FROM orders GROUP BY ROLLUP(region, paid) ORDER BY region NULLS LAST, paid NULLS LAST, 3",
     # joins
     "SELECT c.name, sum(o.amount) AS total FROM orders o JOIN customers c USING (customer_id) GROUP BY c.name ORDER BY total DESC LIMIT 10",
     "SELECT c.customer_id, count(o.order_id) FROM lake.sales.customers c LEFT JOIN lake.sales.orders o ON o.customer_id = c.customer_id AND o.amount > 900 GROUP BY 1 ORDER BY 1",
@@ -242,3 +242,80 @@ def test_sql_missing_names(lake):
         with pytest.raises(lsql.LsqlError) as e:
             session.sql(sql)
         assert e.value.code == code and msg in e.value.message
+
+
+def test_sql_show_tables_lists_new_tables_and_namespaces(lake):
+    """SHOW [ALL] TABLES list names live from the namespaces (no dataset opened), with the same
+    columns as DuckDB's SHOW; column lists are filled only for tables queries have resolved."""
+    session, ref, root = lake
+    got = session.sql("SHOW ALL TABLES")
+    want = ref.execute("SHOW ALL TABLES").fetch_arrow_table()
+    assert got.schema.names == want.schema.names
+    assert [str(t) for t in got.schema.types] == [str(t) for t in want.schema.types]
+    ns = lns.connect("dir", {"root": root})
+    ns.create_namespace(lns.CreateNamespaceRequest(id=["lake", "late"]))
+    _create_table(ns, ["lake", "late", "t1"], pa.table({"a": pa.array([5], pa.int64())}))
+    _create_table(ns, ["lake", "sales", "fresh2"], pa.table({"b": pa.array([1], pa.int64())}))
+    rows = {(r["database"], r["schema"], r["name"]): r for r in session.sql("SHOW ALL TABLES").to_pylist()}
+    assert ("lake", "late", "t1") in rows and ("lake", "sales", "fresh2") in rows
+    assert rows[("lake", "late", "t1")]["column_names"] is None
+    assert session.sql("SHOW TABLES FROM lake.late").column(0).to_pylist() == ["t1"]
+    assert "fresh2" in session.sql("SHOW TABLES").column(0).to_pylist()
+    assert session.sql("SELECT a FROM lake.late.t1").column(0).to_pylist() == [5]
+    rows = {(r["database"], r["schema"], r["name"]): r for r in session.sql("SHOW ALL TABLES").to_pylist()}
+    assert rows[("lake", "late", "t1")]["column_names"] == ["a"]
+    assert rows[("lake", "late", "t1")]["column_types"] == ["BIGINT"]
+
+
+def test_sql_progress(lake):
+    """lsql_session_progress: -1 with nothing running, then values in [0, 1] that grow while a
+    streaming result is read; a finished but unreleased stream does not count."""
+    session, _, root = lake
+    ns = lns.connect("dir", {"root": root})
+    n = 400_000
+    _create_table(ns, ["lake", "sales", "progress_big"],
+                  pa.table({"i": pa.array(np.arange(n, dtype="int64")), "d": pa.array(np.arange(n) * 0.5)}))
+    s1 = lsql.Session(root=lsql.Namespace("dir", root=root), default=("lake", "sales"),
+                      options={"threads": "1"})
+    assert s1.progress() == -1
+    done = s1.sql_reader("SELECT count(*) FROM progress_big")
+    assert done.read_all().column(0).to_pylist() == [n]  # finished, kept open
+    reader = s1.sql_reader("SELECT i, d FROM progress_big")
+    seen, rows = [], 0
+    for batch in reader:
+        rows += batch.num_rows
+        seen.append(s1.progress())
+    assert rows == n
+    assert all(0.0 <= p <= 1.0 for p in seen), seen
+    assert seen == sorted(seen), seen
+    assert any(0.0 < p < 0.9 for p in seen), seen
+    assert seen[0] < 0.5, seen
+    del reader, done
+    import gc
+    gc.collect()
+    assert s1.progress() == -1
+    s1.close()
+
+
+def test_sql_strings_and_dictionaries(lake):
+    """Short strings (<= 12 bytes, written inline), long strings, NULLs, and dictionary columns
+    (emitted as DuckDB dictionary vectors) read back exactly."""
+    session, _, root = lake
+    ns = lns.connect("dir", {"root": root})
+    n = 20_000
+    words = ["", "a", "twelve-bytes", "thirteen-byte", "x" * 40, "é" * 6]
+    s = [None if i % 97 == 0 else words[i % len(words)] + str(i % 13) for i in range(n)]
+    cats = ["red", "green", "blue-but-longer-than-12"]
+    t = pa.table({
+        "i": pa.array(np.arange(n, dtype="int64")),
+        "s": pa.array(s, pa.string()),
+        "d8": pa.DictionaryArray.from_arrays(pa.array((np.arange(n) % 3).astype("int8")), pa.array(cats)),
+        "d32": pa.DictionaryArray.from_arrays(pa.array((np.arange(n) * 7 % 3).astype("int32")), pa.array(cats)),
+    })
+    _create_table(ns, ["lake", "sales", "strs"], t)
+    got = session.sql("SELECT i, s, d8, d32 FROM lake.sales.strs ORDER BY i")
+    assert got.column("s").to_pylist() == s
+    assert got.column("d8").to_pylist() == [cats[i % 3] for i in range(n)]
+    assert got.column("d32").to_pylist() == [cats[i * 7 % 3] for i in range(n)]
+    got = session.sql("SELECT d8, count(*), min(i) FROM lake.sales.strs WHERE i >= 5 GROUP BY d8 ORDER BY d8")
+    assert got.to_pylist()[0] == {"d8": "blue-but-longer-than-12", "count_star()": 6665, "min(i)": 5}

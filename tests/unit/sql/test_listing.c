@@ -1,0 +1,113 @@
+/* SHOW [ALL] TABLES and lance_tables() list every table of the mounted namespaces without
+ * opening any dataset: checked with the session's open counter and with a table whose manifest
+ * is corrupt (listing still succeeds; only a query of that table fails). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sql/sql.h"
+#include "sql_test_util.h"
+
+#define ROWS_EQ(s, sql, want)                                                                 \
+  do {                                                                                        \
+    lsql_error e_ = {0};                                                                      \
+    char *got_ = sql_test_rows((s), (sql), &e_);                                              \
+    if (!got_) {                                                                              \
+      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, (sql),                \
+              lsql_status_name(e_.code), e_.message);                                         \
+      lsql_test_failures++;                                                                   \
+    } else if (strcmp(got_, (want)) != 0) {                                                   \
+      fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, (sql), got_, \
+              (want));                                                                        \
+      lsql_test_failures++;                                                                   \
+    }                                                                                         \
+    free(got_);                                                                               \
+  } while (0)
+
+/* A private copy of the seed namespaces whose retail.sales.orders manifest is garbage. */
+static const char *corrupt_copy(void) {
+  static char dir[256];
+  const char *seed = sql_test_seed_dir();
+  if (!seed) return NULL;
+  snprintf(dir, sizeof dir, "/tmp/lsql_sql_listing_%d", (int)getpid());
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "rm -rf %s && mkdir -p %s && cp -r %s/seed_root %s/seed_crm %s/ && "
+           "for f in %s/seed_root/*orders/_versions/*.manifest; do "
+           "case \"$f\" in *orders2*) ;; *) printf 'not a manifest' > \"$f\";; esac; done",
+           dir, dir, seed, seed, dir, dir);
+  if (system(cmd) != 0) return NULL;
+  return dir;
+}
+
+static lsql_session *session_over(const char *dir, const char *def_cat, const char *def_sch) {
+  char root[512], crm[512];
+  snprintf(root, sizeof root, "%s/seed_root", dir);
+  snprintf(crm, sizeof crm, "%s/seed_crm", dir);
+  lsql_error err = {0};
+  lsql_namespace *a = NULL, *b = NULL;
+  lsql_session *s = NULL;
+  lsql_session_builder *bld = lsql_session_builder_new();
+  int rc = lsql_connect("dir", (const char *[]){"root", root, NULL}, &a, &err);
+  if (!rc) rc = lsql_connect("dir", (const char *[]){"root", crm, NULL}, &b, &err);
+  if (!rc) rc = lsql_session_builder_with_root(bld, a, &err);
+  if (!rc) rc = lsql_session_builder_add_catalog(bld, "crm", b, (const char *[]){"crm"}, 1, &err);
+  if (!rc && def_cat) rc = lsql_session_builder_default(bld, def_cat, def_sch, &err);
+  if (!rc) rc = lsql_session_builder_build(bld, &s, &err);
+  if (rc) fprintf(stderr, "session: %s: %s\n", lsql_status_name(rc), err.message);
+  lsql_session_builder_free(bld);
+  lsql_namespace_free(a);
+  lsql_namespace_free(b);
+  return s;
+}
+
+LSQL_TEST(show_all_tables_opens_no_dataset) {
+  const char *dir = corrupt_copy();
+  CHECK(dir != NULL);
+  if (!dir) return;
+  lsql_session *s = session_over(dir, "retail", "sales");
+  CHECK(s != NULL);
+  if (!s) return;
+  ROWS_EQ(s, "SHOW ALL TABLES",
+          "crm,dim,customers_dim,NULL,NULL,false\nretail,sales,customers,NULL,NULL,false\n"
+          "retail,sales,orders,NULL,NULL,false\nwholesale,sales2,orders2,NULL,NULL,false\n");
+  ROWS_EQ(s, "SHOW TABLES", "customers\norders\n");
+  ROWS_EQ(s, "SHOW TABLES FROM crm", "customers_dim\n");
+  ROWS_EQ(s, "show tables from \"wholesale\".sales2 -- comment", "orders2\n");
+  ROWS_EQ(s, "SHOW TABLES FROM sales", "customers\norders\n"); /* schema of the default catalog */
+  ROWS_EQ(s, "SELECT count(*) FROM lance_tables(catalog := 'retail', schema := 'sales')", "2\n");
+  CHECK_EQ_INT(atomic_load(&s->n_dataset_opens), 0);
+
+  lsql_error e = {0};
+  struct ArrowArrayStream st;
+  CHECK_FAILS(lsql_session_sql(s, "SHOW TABLES FROM nosuch", &st, &e), LSQL_ENOTFOUND, "nosuch", e);
+  e = (lsql_error){0};
+  CHECK_FAILS(lsql_session_sql(s, "SHOW TABLES FROM bogus.sales", &st, &e), LSQL_ENOTFOUND, "bogus", e);
+  /* Only a query of the corrupt table opens (and fails on) it. */
+  e = (lsql_error){0};
+  CHECK(lsql_session_sql(s, "SELECT * FROM retail.sales.orders", &st, &e) != LSQL_OK);
+  CHECK(atomic_load(&s->n_dataset_opens) >= 1);
+
+  /* A resolved table shows its columns; several statements with a SHOW last. */
+  ROWS_EQ(s, "SELECT count(*) FROM customers", "3\n");
+  ROWS_EQ(s, "SELECT 1; SHOW ALL TABLES",
+          "crm,dim,customers_dim,NULL,NULL,false\nretail,sales,customers,<+l>,<+l>,false\n"
+          "retail,sales,orders,NULL,NULL,false\nwholesale,sales2,orders2,NULL,NULL,false\n");
+  ROWS_EQ(s, "SELECT 1; SHOW TABLES FROM crm.dim", "customers_dim\n");
+  lsql_session_free(s);
+
+  /* No default catalog: SHOW TABLES is empty, as DuckDB's memory.main would be. */
+  s = session_over(dir, NULL, NULL);
+  CHECK(s != NULL);
+  if (s) {
+    ROWS_EQ(s, "SHOW TABLES", "");
+    ROWS_EQ(s, "SELECT count(*) FROM lance_tables()", "4\n");
+    CHECK_EQ_INT(atomic_load(&s->n_dataset_opens), 0);
+    lsql_session_free(s);
+  }
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
