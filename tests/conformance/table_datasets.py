@@ -44,6 +44,19 @@ def main(out):
                                  enable_stable_row_ids=True)
         ds.delete("id % 3 = 0")
         ds.optimize.compact_files(target_rows_per_fragment=5000)
+        # schema evolution: an all-null column (no data file holds it), a dropped column (its id
+        # stays listed in old data files) and a retyped column (new id, old id left behind)
+        p = f"{out}/{fv}/evolve"
+        ds = lance.write_dataset(table(500), p, max_rows_per_file=200, data_storage_version=fv)
+        ds.add_columns(pa.field("z", pa.int32()))
+        ds.drop_columns(["f"])
+        ds.add_columns({"y": "id + 1"})
+        ds = lance.write_dataset(table(50, 1000).drop(["f"]).append_column("z", pa.array([7] * 50, pa.int32()))
+                                 .append_column("y", pa.array(range(1001, 1051), pa.int64())), p, mode="append")
+        try:
+            ds.alter_columns({"path": "y", "data_type": pa.float64()})
+        except Exception as e:  # pragma: no cover
+            print("alter_columns unsupported:", e)
         # V1 manifest naming
         p = f"{out}/{fv}/v1names"
         ds = lance.write_dataset(table(100), p, data_storage_version=fv, enable_v2_manifest_paths=False)

@@ -1,0 +1,101 @@
+/* The Lance table layer: versions (manifest naming, tags, branches), manifests, deletion files,
+ * row-id sequences, datasets and scans. Depends on src/format, src/io and src/util.
+ * The parsers take byte buffers so they can be unit-tested and fuzzed without files. */
+#ifndef LSQL_TABLE_H
+#define LSQL_TABLE_H
+
+#include "format/format.h"
+#include "io/io.h"
+#include "table.pb-c.h"
+#include "util/util.h"
+
+/* ---- manifest naming (_versions/) --------------------------------------------------------- */
+
+enum { LSQL_MANIFEST_V1 = 1, LSQL_MANIFEST_V2 = 2 };
+
+/* Parses one entry name of _versions/. Returns true for a committed manifest and sets *version
+ * and *scheme; false for detached (d*), staging (*.manifest-uuid), _latest.manifest, hints. */
+bool lsql_table_parse_manifest_name(const char *name, uint64_t *version, int *scheme);
+/* Writes the file name of `version` under `scheme` into buf (>= 32 bytes). */
+void lsql_table_manifest_name(uint64_t version, int scheme, char *buf, size_t cap);
+
+/* ---- manifest ----------------------------------------------------------------------------- */
+
+/* Feature flags this reader implements (Lance reader_feature_flags). */
+#define LSQL_TABLE_FLAG_DELETION_FILES 1u
+#define LSQL_TABLE_FLAG_STABLE_ROW_IDS 2u
+#define LSQL_TABLE_FLAG_BASE_PATHS 16u
+#define LSQL_TABLE_FLAG_MIXED_FILE_VERSIONS 256u
+#define LSQL_TABLE_SUPPORTED_FLAGS (1u | 2u | 4u | 8u | 16u | 32u | 256u)
+
+/* Parses a whole manifest file (footer, length-prefixed protobuf) and checks the feature flags.
+ * Caller frees *out with lsql_table_manifest_free. */
+int lsql_table_manifest_parse(const uint8_t *data, size_t len, Lance__Table__Manifest **out,
+                              lsql_error *err);
+void lsql_table_manifest_free(Lance__Table__Manifest *m);
+/* LSQL_EUNSUPPORTED naming the unknown bits when `flags` has bits outside the supported set. */
+int lsql_table_check_feature_flags(uint64_t flags, lsql_error *err);
+/* The protobuf-c allocator that routes through lsql_malloc. */
+extern ProtobufCAllocator lsql_table_pb_allocator;
+
+/* ---- deletions ---------------------------------------------------------------------------- */
+
+/* Decode a deletion file into `deleted` (a zeroed bitmap of n_rows bits, bit set = deleted) and
+ * count the distinct deleted offsets into *n_deleted. Offsets >= n_rows are LSQL_ECORRUPT. */
+int lsql_table_deletion_parse_arrow(const uint8_t *data, size_t len, uint64_t n_rows,
+                                    uint8_t *deleted, uint64_t *n_deleted, lsql_error *err);
+int lsql_table_deletion_parse_roaring(const uint8_t *data, size_t len, uint64_t n_rows,
+                                      uint8_t *deleted, uint64_t *n_deleted, lsql_error *err);
+
+/* ---- row ids ------------------------------------------------------------------------------ */
+
+/* Decodes a serialized RowIdSequence that must hold exactly n_rows ids into out[n_rows]. */
+int lsql_table_rowids_decode(const uint8_t *data, size_t len, uint64_t n_rows, uint64_t *out,
+                             lsql_error *err);
+
+/* ---- datasets ----------------------------------------------------------------------------- */
+
+struct lsql_dataset {
+  int refcount;                 /* atomic */
+  char *uri;                    /* as given */
+  char *root;                   /* normalized dataset root (main branch) */
+  char *dir;                    /* directory the manifest was read from (branch dir for branches) */
+  char *branch;                 /* NULL = main */
+  lsql_store *store;
+  uint64_t version;
+  Lance__Table__Manifest *manifest;
+  lsql_schema schema;
+  bool has_schema;
+  int32_t max_field_id;
+};
+
+/* Opens a dataset with an existing store (the namespace layer passes the store it built from
+ * storage options). The dataset takes its own store reference. */
+int lsql_table_open(lsql_store *st, const char *uri, const lsql_open_options *opts,
+                    lsql_dataset **out, lsql_error *err);
+lsql_dataset *lsql_table_ref(lsql_dataset *ds);
+/* Same as lsql_dataset_free. */
+void lsql_table_unref(lsql_dataset *ds);
+
+/* Full paths (caller frees) of a data file / deletion file of the dataset's manifest. */
+int lsql_table_data_file_path(const lsql_dataset *ds, const Lance__Table__DataFile *df, char **out,
+                              lsql_error *err);
+int lsql_table_deletion_file_path(const lsql_dataset *ds, const Lance__Table__DataFragment *frag,
+                                  char **out, lsql_error *err);
+/* Physical rows of a fragment (from the manifest, or from its first data file when unknown). */
+int lsql_table_fragment_rows(lsql_dataset *ds, const Lance__Table__DataFragment *frag,
+                             uint64_t *out, lsql_error *err);
+/* Loads the deleted-offset bitmap of a fragment (n_rows bits; *bits NULL when no deletion file).
+ * Caller frees *bits with lsql_free. */
+int lsql_table_fragment_deletions(lsql_dataset *ds, const Lance__Table__DataFragment *frag,
+                                  uint64_t n_rows, uint8_t **bits, uint64_t *n_deleted,
+                                  lsql_error *err);
+/* Loads the row ids (stable row ids) of a fragment; *ids NULL when the fragment has none. */
+int lsql_table_fragment_rowids(lsql_dataset *ds, const Lance__Table__DataFragment *frag,
+                               uint64_t n_rows, uint64_t **ids, lsql_error *err);
+
+/* Builds an all-null array of `field`'s type with n rows (schema evolution null-fill). */
+int lsql_table_null_array(const lsql_field *field, int64_t n, struct ArrowArray *out,
+                          lsql_error *err);
+
+#endif
