@@ -11,11 +11,6 @@
 #include "io/io.h"
 #include "namespace/namespace.h"
 
-/* See namespace.c: the dataset reader may not be linked in yet. */
-#pragma weak lsql_dataset_open
-#pragma weak lsql_dataset_scan
-#pragma weak lsql_dataset_free
-
 typedef struct dir_ns {
   char *root;     /* as given, trailing '/' stripped: listing-mode locations are built from it */
   char *root_url; /* file:///abs/root or the URI itself: manifest locations are joined to it */
@@ -142,8 +137,6 @@ static int dir_manifest_read(dir_ns *d, uint64_t version, lsql_ns_manifest_row *
                              size_t *n_rows, lsql_error *err) {
   *rows = NULL;
   *n_rows = 0;
-  if (!lsql_dataset_open || !lsql_dataset_scan || !lsql_dataset_free)
-    return lsql_err(err, LSQL_EUNSUPPORTED, "__manifest: this build has no dataset reader");
   char *uri = lsql_path_join(d->root, "__manifest");
   if (!uri) return lsql_err_oom(err);
   lsql_open_options oo = {.version = (int64_t)version,

@@ -5,10 +5,6 @@
 
 #include "namespace/namespace.h"
 
-/* The dataset reader (src/table) is written concurrently; weak references keep this layer
- * linkable on its own and report EUNSUPPORTED until it lands. */
-#pragma weak lsql_dataset_open
-
 /* ---- registry, handles ---------------------------------------------------------------------- */
 
 typedef int (*ns_connect_fn)(const char *const *props, lsql_namespace **out, lsql_error *err);
@@ -181,8 +177,6 @@ LSQL_API int lsql_namespace_open_table(lsql_namespace *ns, const char *const *id
                                        lsql_error *err) {
   if (out) *out = NULL;
   LSQL_TRY(check_args(ns, id, id_len, out, err));
-  if (!lsql_dataset_open)
-    return lsql_err(err, LSQL_EUNSUPPORTED, "open_table: this build has no dataset reader");
   lsql_table_desc desc;
   LSQL_TRY(lsql_namespace_describe_table(ns, id, id_len, &desc, err));
   /* Precedence: caller's options < the namespace's own < what describe_table returned

@@ -10,17 +10,7 @@
 #include "util/util.h"
 
 /* Namespace handles are reference counted by the namespace layer. */
-#if defined(__has_include)
-#if __has_include("namespace/namespace.h")
 #include "namespace/namespace.h"
-#define LSQL_SQL_HAVE_NS_REF 1
-#endif
-#endif
-#ifndef LSQL_SQL_HAVE_NS_REF
-/* Until src/namespace/namespace.h lands the session borrows the caller's handles. */
-#define lsql_namespace_ref(ns) ((void)0)
-#define lsql_namespace_unref(ns) ((void)0)
-#endif
 
 /* ---- Arrow -> DuckDB conversion (convert.c) ------------------------------------------------ */
 
