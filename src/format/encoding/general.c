@@ -17,6 +17,12 @@ static bool zstd_is_bare_stream(const uint8_t *src, size_t src_len) {
   return lsql_load_le32(src) == ZSTD_FRAME_MAGIC && (src[4] & 0x10) == 0;
 }
 
+/* Largest output we reserve up front for src_len compressed bytes: sizes read from the input
+ * may claim far more (a 12-byte block "holding" 2 GiB); beyond this we grow as data arrives. */
+static size_t plausible_out(size_t src_len) {
+  return src_len > (SIZE_MAX >> 6) ? SIZE_MAX : ((size_t)1 << 20) + src_len * 32;
+}
+
 /* Streams a bare zstd frame sequence, bounded by max_out. */
 static int zstd_stream(const uint8_t *src, size_t src_len, size_t max_out, lsql_buf *out,
                        lsql_error *err) {
@@ -25,9 +31,11 @@ static int zstd_stream(const uint8_t *src, size_t src_len, size_t max_out, lsql_
   int rc = LSQL_OK;
   const size_t start = out->len;
   unsigned long long hint = ZSTD_getFrameContentSize(src, src_len);
+  /* The frame's content size is untrusted: it sizes the first reservation only up to a
+   * plausible ratio, then the buffer grows with what is really produced. */
   size_t step = (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR &&
                  hint <= max_out)
-                    ? (size_t)hint + 1
+                    ? (size_t)LSQL_MIN(hint + 1, (unsigned long long)plausible_out(src_len))
                     : 64 * 1024;
   ZSTD_inBuffer in = {src, src_len, 0};
   size_t ret = 1;
@@ -65,6 +73,18 @@ static int zstd_prefixed(const uint8_t *src, size_t src_len, size_t max_out, lsq
   if (len > max_out)
     return lsql_err_corrupt(err, "zstd: uncompressed length %llu exceeds the limit of %zu bytes",
                             (unsigned long long)len, max_out);
+  if (len > plausible_out(src_len)) {
+    /* Do not allocate what the prefix claims: stream, bounded by it, and compare after. */
+    const size_t start = out->len;
+    LSQL_TRY(zstd_stream(src + 8, src_len - 8, (size_t)len, out, err));
+    if (out->len - start != len) {
+      size_t got = out->len - start;
+      out->len = start;
+      return lsql_err_corrupt(err, "zstd: frame decompressed to %zu bytes but the prefix says %llu",
+                              got, (unsigned long long)len);
+    }
+    return LSQL_OK;
+  }
   if (lsql_buf_reserve(out, (size_t)len) != LSQL_OK) return lsql_err_oom(err);
   uint8_t one;
   uint8_t *dst = len ? out->data + out->len : &one;
@@ -89,6 +109,11 @@ static int lz4_block(const uint8_t *src, size_t src_len, size_t max_out, lsql_bu
                             LSQL_MIN(max_out, (size_t)INT_MAX));
   if (src_len - 4 > INT_MAX)
     return lsql_err_corrupt(err, "lz4: compressed block of %zu bytes is too large", src_len - 4);
+  /* An LZ4 block expands at most ~255x (each length byte adds <= 255 bytes): a larger claim is
+   * corrupt, and must not size an allocation. */
+  if ((uint64_t)len > (uint64_t)(src_len - 4) * 255 + 64)
+    return lsql_err_corrupt(err, "lz4: uncompressed size %u impossible for a %zu-byte block", len,
+                            src_len - 4);
   if (lsql_buf_reserve(out, len) != LSQL_OK) return lsql_err_oom(err);
   char one;
   char *dst = len ? (char *)out->data + out->len : &one;

@@ -1,0 +1,724 @@
+/* Lance 2.0 data files: one column per field (struct headers, list offsets, leaves); each page's
+ * encoding is an ArrayEncoding tree. Leaves decode whole pages into values + validity (cached);
+ * lists map their offsets pages onto item rows of the child column. */
+#include "format/encoding/kernels.h"
+#include "format/internal.h"
+#include "util/arrow.h"
+
+#define AE(x) LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_##x
+
+/* A decoded 2.0 page: values and an optional validity bitmap (1 = valid). */
+typedef struct page20 {
+  lsql_vals vals;
+  lsql_vals dict;
+  lsql_buf valid;    /* empty = all valid */
+  uint64_t n;
+  /* lists: per row end offsets (normalized) */
+} page20;
+
+static void page20_free(page20 *p) {
+  lsql_vals_free(&p->vals);
+  lsql_vals_free(&p->dict);
+  lsql_buf_free(&p->valid);
+  memset(p, 0, sizeof *p);
+}
+
+typedef struct node20 node20;
+struct node20 {
+  const lsql_field *f;
+  int32_t col;
+  uint64_t *page_start;   /* n_pages + 1 (rows; items for list item columns) */
+  uint64_t *item_start;   /* lists: n_pages + 1 first item of each offsets page */
+  size_t cur;
+  page20 pg;
+  node20 *children;
+  size_t n_children;
+  bool leaf;
+};
+
+struct lsql_reader20 {
+  lsql_file *f;
+  node20 root;
+};
+
+typedef struct ctx20 {
+  lsql_file *f;
+  const lsql_page *pg;
+  uint8_t **bufs;
+  lsql_vals *dict;   /* non-NULL: keep dictionaries (dictionary-typed fields) */
+} ctx20;
+
+static void node_free(node20 *n) {
+  for (size_t i = 0; i < n->n_children; i++) node_free(&n->children[i]);
+  lsql_free(n->children);
+  lsql_free(n->page_start);
+  lsql_free(n->item_start);
+  page20_free(&n->pg);
+}
+
+void lsql_reader20_free(lsql_reader20 *r) {
+  if (!r) return;
+  node_free(&r->root);
+  lsql_free(r);
+}
+
+static bool leafish(const lsql_field *f) {
+  return f->packed || f->blob || f->n_children == 0 || f->type == LSQL_TYPE_DICTIONARY ||
+         (f->type == LSQL_TYPE_FIXED_SIZE_LIST && f->children[0].id < 0);
+}
+
+static int node_init(lsql_file *f, const lsql_field *fl, const lsql_column_map *map, node20 *n, lsql_error *err) {
+  memset(n, 0, sizeof *n);
+  n->f = fl;
+  n->cur = SIZE_MAX;
+  n->leaf = leafish(fl);
+  if (fl->id < 0 || (size_t)fl->id >= map->n || map->col_by_field_id[fl->id] < 0 ||
+      (uint32_t)map->col_by_field_id[fl->id] >= f->n_cols) {
+    /* Absent: a sub-field added after this file was written (read as nulls). A struct header
+     * column is never needed, so its children are still looked up. */
+    n->col = -1;
+    if (fl->type != LSQL_TYPE_STRUCT || n->leaf) return LSQL_OK;
+    goto children;
+  }
+  n->col = map->col_by_field_id[fl->id];
+  const lsql_column *col = &f->cols[n->col];
+  n->page_start = lsql_malloc((col->n_pages + 1) * 8);
+  if (!n->page_start) return lsql_err_oom(err);
+  uint64_t acc = 0;
+  for (size_t p = 0; p < col->n_pages; p++) {
+    n->page_start[p] = acc;
+    acc += col->pages[p].n_rows;
+    if (!col->pages[p].array) return lsql_err_corrupt(err, "column %d: page %zu has no encoding", n->col, p);
+  }
+  n->page_start[col->n_pages] = acc;
+  if (fl->type == LSQL_TYPE_LIST || fl->type == LSQL_TYPE_LARGE_LIST) {
+    n->item_start = lsql_malloc((col->n_pages + 1) * 8);
+    if (!n->item_start) return lsql_err_oom(err);
+    uint64_t it = 0;
+    for (size_t p = 0; p < col->n_pages; p++) {
+      const Lance__Encodings__ArrayEncoding *e = col->pages[p].array;
+      if (e->array_encoding_case != AE(LIST)) return lsql_err_corrupt(err, "column %d: page %zu: list column without List encoding", n->col, p);
+      n->item_start[p] = it;
+      it += e->list->num_items;
+    }
+    n->item_start[col->n_pages] = it;
+  }
+  if (n->leaf) return LSQL_OK;
+children:
+  if (fl->type == LSQL_TYPE_MAP) return lsql_err(err, LSQL_EUNSUPPORTED, "map fields in 2.0 files");
+  n->children = lsql_calloc(fl->n_children ? fl->n_children : 1, sizeof *n->children);
+  if (!n->children) return lsql_err_oom(err);
+  for (size_t i = 0; i < fl->n_children; i++) {
+    n->n_children = i + 1;
+    LSQL_TRY(node_init(f, &fl->children[i], map, &n->children[i], err));
+  }
+  return LSQL_OK;
+}
+
+static bool any_column(const node20 *n) {
+  if (n->col >= 0 && (n->leaf || n->f->type != LSQL_TYPE_STRUCT)) return true;
+  for (size_t i = 0; i < n->n_children; i++)
+    if (any_column(&n->children[i])) return true;
+  return false;
+}
+
+int lsql_reader20_new(lsql_file *f, const lsql_field *field, const lsql_column_map *map, lsql_reader20 **out,
+                      lsql_error *err) {
+  *out = NULL;
+  lsql_reader20 *r = lsql_calloc(1, sizeof *r);
+  if (!r) return lsql_err_oom(err);
+  r->f = f;
+  int rc = node_init(f, field, map, &r->root, err);
+  if (rc == LSQL_OK && !any_column(&r->root))
+    rc = lsql_err(err, LSQL_ENOTFOUND, "field \"%s\" (id %d) has no column in this file", field->name, (int)field->id);
+  if (rc != LSQL_OK) {
+    lsql_reader20_free(r);
+    return rc;
+  }
+  *out = r;
+  return LSQL_OK;
+}
+
+/* ---- ArrayEncoding decoding ----------------------------------------------------------------- */
+
+static int get_buffer(ctx20 *c, const Lance__Encodings__Buffer *b, const uint8_t **p, size_t *len, lsql_error *err) {
+  if (!b) return lsql_err_corrupt(err, "missing buffer reference");
+  if (b->buffer_type != LANCE__ENCODINGS__BUFFER__BUFFER_TYPE__page)
+    return lsql_err(err, LSQL_EUNSUPPORTED, "column/file buffers in 2.0 pages");
+  if (b->buffer_index >= c->pg->n_buffers) return lsql_err_corrupt(err, "buffer index %u >= %zu", b->buffer_index, c->pg->n_buffers);
+  *p = c->bufs[b->buffer_index];
+  *len = (size_t)c->pg->buf_size[b->buffer_index];
+  return LSQL_OK;
+}
+
+static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
+                     lsql_error *err);
+static int widen_u64(lsql_vals *out, uint64_t n, lsql_error *err);
+
+static int flat_bytes(ctx20 *c, const Lance__Encodings__Flat *fl, const uint8_t **p, size_t *len, lsql_buf *tmp,
+                      lsql_error *err) {
+  LSQL_TRY(get_buffer(c, fl->buffer, p, len, err));
+  if (fl->compression && fl->compression->scheme && *fl->compression->scheme) {
+    int codec = lsql_codec_from_name(fl->compression->scheme);
+    if (codec < 0) return lsql_err(err, LSQL_EUNSUPPORTED, "compression scheme \"%s\"", fl->compression->scheme);
+    if (codec != LSQL_CODEC_NONE) {
+      LSQL_TRY(lsql_decompress((enum lsql_codec)codec, *p, *len, (size_t)1 << 34, tmp, err));
+      if (lsql_buf_reserve(tmp, 8) != LSQL_OK) return lsql_err_oom(err);
+      *p = tmp->data;
+      *len = tmp->len;
+    }
+  }
+  return LSQL_OK;
+}
+
+/* Decodes n u64 values (binary indices / list offsets). */
+static int decode_u64s(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_error *err) {
+  lsql_buf valid = LSQL_BUF_INIT;
+  int rc = decode_ae(c, e, n, out, &valid, err);
+  lsql_buf_free(&valid);
+  if (rc == LSQL_OK) rc = widen_u64(out, n, err);
+  return rc;
+}
+
+static int widen_u64(lsql_vals *out, uint64_t n, lsql_error *err) {
+  int rc = LSQL_OK;
+  if (out->var || out->n != n) return lsql_err_corrupt(err, "indices decode to %llu values, %llu expected", (unsigned long long)out->n, (unsigned long long)n);
+  if (out->bits != 64) {
+    /* widen */
+    if (out->bits != 32 && out->bits != 16 && out->bits != 8) return lsql_err_corrupt(err, "offsets of %u bits", out->bits);
+    lsql_buf w = LSQL_BUF_INIT;
+    if (lsql_buf_resize(&w, (size_t)n * 8) != LSQL_OK) return lsql_err_oom(err);
+    uint64_t *d = (uint64_t *)w.data;
+    for (uint64_t i = 0; i < n; i++) {
+      const uint8_t *p = out->data.data + i * (out->bits / 8);
+      d[i] = out->bits == 32 ? lsql_load_le32(p) : out->bits == 16 ? lsql_load_le16(p) : p[0];
+    }
+    lsql_buf_free(&out->data);
+    out->data = w;
+    out->bits = 64;
+  }
+  return rc;
+}
+
+static int decode_binary(ctx20 *c, const Lance__Encodings__Binary *b, uint64_t n, lsql_vals *out, lsql_buf *valid,
+                         lsql_error *err) {
+  lsql_vals idx = {0};
+  int rc = decode_u64s(c, b->indices, n, &idx, err);
+  lsql_vals bytes = {0};
+  lsql_buf bv = LSQL_BUF_INIT;
+  if (rc == LSQL_OK) {
+    if (!b->bytes || b->bytes->array_encoding_case != AE(FLAT)) {
+      /* bytes may be wrapped (Nullable{no_nulls{Flat}}) */
+      rc = decode_ae(c, b->bytes, UINT64_MAX, &bytes, &bv, err);
+    } else {
+      const uint8_t *p;
+      size_t len;
+      lsql_buf tmp = LSQL_BUF_INIT;
+      rc = flat_bytes(c, b->bytes->flat, &p, &len, &tmp, err);
+      if (rc == LSQL_OK && lsql_buf_append(&bytes.data, p, len) != LSQL_OK) rc = lsql_err_oom(err);
+      lsql_buf_free(&tmp);
+    }
+  }
+  if (rc == LSQL_OK) {
+    const uint64_t *ix = (const uint64_t *)idx.data.data;
+    uint64_t adj = b->null_adjustment, prev = 0;
+    out->var = true;
+    out->bits = 0;
+    if (lsql_buf_resize(&out->offs, (size_t)(n + 1) * 8) != LSQL_OK) rc = lsql_err_oom(err);
+    bool any_null = false;
+    for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) any_null |= adj && ix[i] >= adj;
+    if (rc == LSQL_OK && any_null) {
+      if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) rc = lsql_err_oom(err);
+      else memset(valid->data, 0xff, valid->len);
+    }
+    uint64_t *o = (uint64_t *)out->offs.data;
+    o[0] = 0;
+    for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
+      uint64_t end = ix[i];
+      if (adj && end >= adj) {
+        end -= adj;
+        lsql_bit_clear(valid->data, i);
+      }
+      if (end < prev || end > bytes.data.len) rc = lsql_err_corrupt(err, "binary offset %llu out of range", (unsigned long long)end);
+      o[i + 1] = end;
+      prev = end;
+    }
+    if (rc == LSQL_OK) {
+      out->data = bytes.data;
+      memset(&bytes.data, 0, sizeof bytes.data);
+      out->n = n;
+    }
+  }
+  lsql_vals_free(&idx);
+  lsql_vals_free(&bytes);
+  lsql_buf_free(&bv);
+  return rc;
+}
+
+/* Width in bits of a fixed-width encoding tree (0 when not fixed width). */
+static uint64_t ae_fixed_bits(const Lance__Encodings__ArrayEncoding *e) {
+  if (!e) return 0;
+  switch (e->array_encoding_case) {
+    case AE(FLAT): return e->flat->bits_per_value;
+    case AE(NULLABLE):
+      if (e->nullable->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS) return ae_fixed_bits(e->nullable->no_nulls->values);
+      if (e->nullable->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS) return ae_fixed_bits(e->nullable->some_nulls->values);
+      return 0;
+    case AE(FIXED_SIZE_LIST): return ae_fixed_bits(e->fixed_size_list->items) * e->fixed_size_list->dimension;
+    default: return 0;
+  }
+}
+
+static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
+                     lsql_error *err) {
+  if (!e) return lsql_err_corrupt(err, "missing array encoding");
+  switch (e->array_encoding_case) {
+    case AE(FLAT): {
+      const uint8_t *p;
+      size_t len;
+      lsql_buf tmp = LSQL_BUF_INIT;
+      int rc = flat_bytes(c, e->flat, &p, &len, &tmp, err);
+      uint64_t bits = e->flat->bits_per_value;
+      if (rc == LSQL_OK) {
+        if (n == UINT64_MAX) { /* raw bytes (binary data) */
+          out->bits = 8;
+          rc = lsql_buf_append(&out->data, p, len) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+          out->n = len;
+        } else if (bits == 0 || (bits != 1 && bits % 8) || bits > 4096) {
+          rc = lsql_err(err, LSQL_EUNSUPPORTED, "flat values of %llu bits", (unsigned long long)bits);
+        } else {
+          uint64_t need = bits == 1 ? (n + 7) / 8 : n * (bits / 8);
+          if (need > len) rc = lsql_err_corrupt(err, "flat buffer holds %zu bytes, %llu needed", len, (unsigned long long)need);
+          else {
+            out->bits = (uint32_t)bits;
+            rc = lsql_vals_append_fixed(out, p, n, err);
+          }
+        }
+      }
+      lsql_buf_free(&tmp);
+      return rc;
+    }
+    case AE(NULLABLE): {
+      const Lance__Encodings__Nullable *nl = e->nullable;
+      switch (nl->nullability_case) {
+        case LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS: return decode_ae(c, nl->no_nulls->values, n, out, valid, err);
+        case LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS: {
+          lsql_vals v = {0};
+          lsql_buf vv = LSQL_BUF_INIT;
+          int rc = decode_ae(c, nl->some_nulls->validity, n, &v, &vv, err);
+          if (rc == LSQL_OK && (v.bits != 1 || v.n != n)) rc = lsql_err_corrupt(err, "validity is not a bitmap of %llu bits", (unsigned long long)n);
+          lsql_buf_free(&vv);
+          if (rc == LSQL_OK) {
+            lsql_buf_free(valid);
+            *valid = v.data;
+            memset(&v.data, 0, sizeof v.data);
+            lsql_buf inner = LSQL_BUF_INIT;
+            rc = decode_ae(c, nl->some_nulls->values, n, out, &inner, err);
+            lsql_buf_free(&inner);
+          }
+          lsql_vals_free(&v);
+          return rc;
+        }
+        case LANCE__ENCODINGS__NULLABLE__NULLABILITY_ALL_NULLS:
+          if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) return lsql_err_oom(err);
+          memset(valid->data, 0, valid->len);
+          out->n = n; /* typeless filler */
+          return LSQL_OK;
+        default: return lsql_err_corrupt(err, "nullable encoding without a case");
+      }
+    }
+    case AE(FIXED_SIZE_LIST): {
+      const Lance__Encodings__FixedSizeList *fl = e->fixed_size_list;
+      uint64_t ni;
+      if (!fl->dimension || lsql_mul_overflow_u64(n, fl->dimension, &ni)) return lsql_err_corrupt(err, "bad fixed-size-list dimension");
+      lsql_vals in = {0};
+      lsql_buf iv = LSQL_BUF_INIT;
+      int rc = decode_ae(c, fl->items, ni, &in, &iv, err);
+      if (rc == LSQL_OK && in.var) rc = lsql_err(err, LSQL_EUNSUPPORTED, "fixed-size-list of variable items");
+      if (rc == LSQL_OK) {
+        out->bits = in.bits * fl->dimension;
+        out->data = in.data;
+        memset(&in.data, 0, sizeof in.data);
+        out->n = n;
+        if (iv.len) {
+          out->ivalid = iv;
+          out->dim = fl->dimension;
+          memset(&iv, 0, sizeof iv);
+        }
+      }
+      lsql_vals_free(&in);
+      lsql_buf_free(&iv);
+      return rc;
+    }
+    case AE(BINARY): return decode_binary(c, e->binary, n, out, valid, err);
+    case AE(FSST): {
+      lsql_fsst_table t;
+      LSQL_TRY(lsql_fsst_table_parse(e->fsst->symbol_table.data, e->fsst->symbol_table.len, &t, err));
+      lsql_vals tmp = {0};
+      int rc = decode_ae(c, e->fsst->binary, n, &tmp, valid, err);
+      if (rc == LSQL_OK && !tmp.var) rc = lsql_err_corrupt(err, "fsst over non-binary data");
+      if (rc == LSQL_OK) {
+        out->var = true;
+        if (lsql_buf_resize(&out->offs, (size_t)(n + 1) * 8) != LSQL_OK) rc = lsql_err_oom(err);
+        else rc = lsql_fsst_decode(&t, 64, tmp.offs.data, tmp.data.data, tmp.data.len, n, &out->data, (uint64_t *)out->offs.data, err);
+        out->n = n;
+      }
+      lsql_vals_free(&tmp);
+      return rc;
+    }
+    case AE(DICTIONARY): {
+      /* Index 0 is null; k >= 1 selects items[k-1]. */
+      const Lance__Encodings__Dictionary *d = e->dictionary;
+      lsql_vals idx = {0}, items = {0};
+      lsql_buf iv = LSQL_BUF_INIT, itv = LSQL_BUF_INIT;
+      lsql_buf idxv = LSQL_BUF_INIT;
+      int rc = decode_ae(c, d->indices, n, &idx, &idxv, err);
+      if (rc == LSQL_OK) rc = widen_u64(&idx, n, err);
+      if (rc == LSQL_OK && idxv.len) {
+        lsql_buf_free(valid);
+        *valid = idxv;
+        memset(&idxv, 0, sizeof idxv);
+      }
+      lsql_buf_free(&idxv);
+      if (rc == LSQL_OK) rc = decode_ae(c, d->items, d->num_dictionary_items, &items, &itv, err);
+      uint32_t *ix = NULL;
+      if (rc == LSQL_OK && !(ix = lsql_malloc((size_t)n * 4 + 4))) rc = lsql_err_oom(err);
+      bool any_null = false;
+      const uint64_t *src = (const uint64_t *)idx.data.data;
+      for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
+        uint64_t k = src[i];
+        if (c->dict) {
+          /* Arrow dictionaries written as-is: plain indices, nulls come from a Nullable wrapper. */
+          if (k >= items.n && items.n) rc = lsql_err_corrupt(err, "dictionary index %llu >= %llu items", (unsigned long long)k, (unsigned long long)items.n);
+          ix[i] = (uint32_t)k;
+          continue;
+        }
+        if (k > items.n) rc = lsql_err_corrupt(err, "dictionary index %llu > %llu items", (unsigned long long)k, (unsigned long long)items.n);
+        any_null |= k == 0;
+        ix[i] = k ? (uint32_t)(k - 1) : 0;
+      }
+      if (rc == LSQL_OK && any_null) {
+        if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) rc = lsql_err_oom(err);
+        else {
+          memset(valid->data, 0xff, valid->len);
+          for (uint64_t i = 0; i < n; i++)
+            if (!src[i]) lsql_bit_clear(valid->data, i);
+        }
+      }
+      if (rc == LSQL_OK && c->dict && itv.len) {
+        /* An index pointing at a null dictionary item is a null row (as pylance reads it). */
+        for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
+          if (ix[i] < items.n && !lsql_bit_get(itv.data, ix[i])) {
+            if (!valid->len) {
+              if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+              memset(valid->data, 0xff, valid->len);
+            }
+            lsql_bit_clear(valid->data, i);
+          }
+        }
+        items.valid = itv;
+        memset(&itv, 0, sizeof itv);
+      }
+      if (rc == LSQL_OK && c->dict) {
+        out->bits = 32;
+        out->n = n;
+        out->data.data = (uint8_t *)ix;
+        out->data.len = out->data.cap = (size_t)n * 4;
+        ix = NULL;
+        *c->dict = items;
+        memset(&items, 0, sizeof items);
+      } else if (rc == LSQL_OK) {
+        if (items.n == 0) { out->n = n; } /* all null */
+        else {
+          out->bits = items.bits;
+          out->var = items.var;
+          rc = lsql_vals_gather(out, &items, ix, n, err);
+        }
+      }
+      lsql_free(ix);
+      lsql_vals_free(&idx);
+      lsql_vals_free(&items);
+      lsql_buf_free(&iv);
+      lsql_buf_free(&itv);
+      return rc;
+    }
+    case AE(PACKED_STRUCT): {
+      const Lance__Encodings__PackedStruct *ps = e->packed_struct;
+      uint64_t bits = 0;
+      for (size_t i = 0; i < ps->n_inner; i++) {
+        uint64_t b = ae_fixed_bits(ps->inner[i]);
+        if (!b) return lsql_err(err, LSQL_EUNSUPPORTED, "packed struct child encoding %d", ps->inner[i] ? (int)ps->inner[i]->array_encoding_case : -1);
+        bits += b;
+      }
+      if (!bits || bits % 8) return lsql_err(err, LSQL_EUNSUPPORTED, "packed struct of %llu bits", (unsigned long long)bits);
+      const uint8_t *p;
+      size_t len;
+      LSQL_TRY(get_buffer(c, ps->buffer, &p, &len, err));
+      if (n * (bits / 8) > len) return lsql_err_corrupt(err, "packed struct buffer too small");
+      out->bits = (uint32_t)bits;
+      return lsql_vals_append_fixed(out, p, n, err);
+    }
+    case AE(BITPACKED): case AE(BITPACKED_FOR_NON_NEG): {
+      bool sgn = e->array_encoding_case == AE(BITPACKED) && e->bitpacked->signed_;
+      uint64_t w = e->array_encoding_case == AE(BITPACKED) ? e->bitpacked->compressed_bits_per_value : e->bitpacked_for_non_neg->compressed_bits_per_value;
+      uint64_t t = e->array_encoding_case == AE(BITPACKED) ? e->bitpacked->uncompressed_bits_per_value : e->bitpacked_for_non_neg->uncompressed_bits_per_value;
+      const Lance__Encodings__Buffer *b = e->array_encoding_case == AE(BITPACKED) ? e->bitpacked->buffer : e->bitpacked_for_non_neg->buffer;
+      if ((t != 8 && t != 16 && t != 32 && t != 64) || w > t) return lsql_err_corrupt(err, "bitpacked %llu of %llu bits", (unsigned long long)w, (unsigned long long)t);
+      const uint8_t *p;
+      size_t len;
+      LSQL_TRY(get_buffer(c, b, &p, &len, err));
+      out->bits = (uint32_t)t;
+      if (lsql_buf_reserve(&out->data, (size_t)(n * (t / 8))) != LSQL_OK) return lsql_err_oom(err);
+      LSQL_TRY(lsql_bitunpack_decode((unsigned)t, (unsigned)w, sgn, p, len, n, out->data.data + out->data.len, err));
+      out->data.len += (size_t)(n * (t / 8));
+      out->n += n;
+      return LSQL_OK;
+    }
+    case AE(CONSTANT): {
+      size_t w = e->constant->value.len;
+      if (!w || w > 1024) return lsql_err_corrupt(err, "constant of %zu bytes", w);
+      out->bits = (uint32_t)(w * 8);
+      if (lsql_buf_reserve(&out->data, (size_t)(n * w)) != LSQL_OK) return lsql_err_oom(err);
+      for (uint64_t i = 0; i < n; i++) memcpy(out->data.data + out->data.len + i * w, e->constant->value.data, w);
+      out->data.len += (size_t)(n * w);
+      out->n += n;
+      return LSQL_OK;
+    }
+    default:
+      return lsql_err(err, LSQL_EUNSUPPORTED, "2.0 array encoding %d", (int)e->array_encoding_case);
+  }
+}
+
+/* ---- reading rows ------------------------------------------------------------------------- */
+
+static int load_page(lsql_file *f, node20 *nd, size_t p, lsql_error *err) {
+  if (nd->cur == p) return LSQL_OK;
+  page20_free(&nd->pg);
+  nd->cur = SIZE_MAX;
+  const lsql_page *pg = &f->cols[nd->col].pages[p];
+  ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL};
+  LSQL_TRY(lsql_page_read_buffers(f, pg, &c.bufs, err));
+  int rc = decode_ae(&c, pg->array, pg->n_rows, &nd->pg.vals, &nd->pg.valid, err);
+  lsql_page_free_buffers(pg, c.bufs);
+  if (rc == LSQL_OK && nd->pg.vals.n != pg->n_rows)
+    rc = lsql_err_corrupt(err, "page decodes to %llu values, %llu rows", (unsigned long long)nd->pg.vals.n, (unsigned long long)pg->n_rows);
+  if (rc != LSQL_OK) {
+    page20_free(&nd->pg);
+    return lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p), rc;
+  }
+  nd->pg.n = pg->n_rows;
+  nd->cur = p;
+  return LSQL_OK;
+}
+
+static size_t find_page(const node20 *nd, size_t n_pages, uint64_t row) {
+  size_t lo = 0, hi = n_pages;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (nd->page_start[mid] <= row) lo = mid;
+    else hi = mid;
+  }
+  while (lo < n_pages && row >= nd->page_start[lo + 1]) lo++;
+  return lo;
+}
+
+static int read_node(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err);
+
+static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err) {
+  const lsql_column *col = &f->cols[nd->col];
+  lsql_leaf_acc acc;
+  memset(&acc, 0, sizeof acc);
+  lsql_buf valid = LSQL_BUF_INIT;
+  bool any_null = false;
+  int rc = LSQL_OK;
+  uint64_t row = start, end = start + count, got = 0;
+  while (row < end && rc == LSQL_OK) {
+    size_t p = find_page(nd, col->n_pages, row);
+    if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
+    if ((rc = load_page(f, nd, p, err)) != LSQL_OK) break;
+    uint64_t a = row - nd->page_start[p], b = LSQL_MIN(end, nd->page_start[p + 1]) - nd->page_start[p];
+    page20 *pg = &nd->pg;
+    if (pg->dict.n || pg->dict.data.len || pg->dict.offs.len) {
+      uint64_t base = acc.dict.n;
+      if (!acc.has_dict) { acc.dict.bits = pg->dict.bits; acc.dict.var = pg->dict.var; acc.has_dict = true; }
+      uint64_t dn0 = acc.dict.n;
+      if ((rc = lsql_vals_append(&acc.dict, &pg->dict, 0, pg->dict.n, err)) != LSQL_OK) break;
+      if (pg->dict.valid.len || acc.dict.valid.len) {
+        /* keep the dictionary's value validity in step */
+        size_t old_len = acc.dict.valid.len;
+        if (lsql_buf_resize(&acc.dict.valid, lsql_bitmap_bytes(acc.dict.n)) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+        if (!old_len)
+          for (uint64_t i = 0; i < dn0; i++) lsql_bit_set(acc.dict.valid.data, i);
+        for (uint64_t i = 0; i < pg->dict.n; i++)
+          lsql_bit_put(acc.dict.valid.data, dn0 + i, !pg->dict.valid.len || lsql_bit_get(pg->dict.valid.data, i));
+      }
+      size_t old = acc.vals.data.len;
+      if (!acc.vals.bits) acc.vals.bits = 32;
+      if ((rc = lsql_vals_append(&acc.vals, &pg->vals, a, b, err)) != LSQL_OK) break;
+      uint32_t *ix = (uint32_t *)(acc.vals.data.data + old);
+      for (uint64_t i = 0; i < b - a; i++) ix[i] += (uint32_t)base;
+    } else {
+      /* reconcile filler (all-null) pages with typed ones */
+      lsql_vals *d = &acc.vals;
+      const lsql_vals *s = &pg->vals;
+      if (d->n == 0 && !d->data.len && !d->offs.len) { d->bits = s->bits; d->var = s->var; d->dim = s->dim; }
+      if (!s->var && !s->bits && (d->bits || d->var)) {
+        lsql_vals z = {.bits = d->bits, .var = d->var};
+        uint64_t k = b - a;
+        if (z.var) rc = lsql_buf_resize(&z.offs, (size_t)(k + 1) * 8) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+        else rc = lsql_buf_resize(&z.data, z.bits == 1 ? lsql_bitmap_bytes(k) : (size_t)k * (z.bits / 8)) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+        z.n = k;
+        if (rc == LSQL_OK) rc = lsql_vals_append(d, &z, 0, k, err);
+        lsql_vals_free(&z);
+      } else if (!d->var && !d->bits && (s->bits || s->var)) {
+        uint64_t k = d->n;
+        lsql_vals_free(d);
+        d->bits = s->bits; d->var = s->var; d->dim = s->dim;
+        lsql_vals z = {.bits = s->bits, .var = s->var};
+        if (z.var) rc = lsql_buf_resize(&z.offs, (size_t)(k + 1) * 8) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+        else rc = lsql_buf_resize(&z.data, z.bits == 1 ? lsql_bitmap_bytes(k) : (size_t)k * (z.bits / 8)) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+        z.n = k;
+        if (rc == LSQL_OK) rc = lsql_vals_append(d, &z, 0, k, err);
+        lsql_vals_free(&z);
+        if (rc == LSQL_OK) rc = lsql_vals_append(d, s, a, b, err);
+      } else if (s->var != d->var || (!s->var && s->bits != d->bits)) {
+        rc = lsql_err_corrupt(err, "column %d: pages disagree on value width", nd->col);
+      } else {
+        rc = lsql_vals_append(d, s, a, b, err);
+      }
+      if (rc != LSQL_OK) break;
+    }
+    if (lsql_buf_resize(&valid, lsql_bitmap_bytes(got + (b - a))) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+    if (pg->valid.len) {
+      lsql_bitmap_copy(valid.data, got, pg->valid.data, a, b - a);
+      any_null = true;
+    } else {
+      for (uint64_t i = got; i < got + (b - a); i++) lsql_bit_set(valid.data, i);
+    }
+    got += b - a;
+    row = nd->page_start[p] + b;
+  }
+  if (rc == LSQL_OK) {
+    uint8_t *vb = NULL;
+    int64_t nulls = 0;
+    if (any_null) {
+      nulls = lsql_bitmap_count_zeros(valid.data, 0, count);
+      if (nulls) {
+        vb = (uint8_t *)valid.data;
+        memset(&valid, 0, sizeof valid);
+      }
+    }
+    if (nd->f->type == LSQL_TYPE_DICTIONARY) {
+      /* Reuse the 2.1 path: a top-level leaf with its def levels standing for validity. */
+      acc.n_levels = count;
+      acc.n_rows = count;
+      if (vb) {
+        if (lsql_buf_resize(&acc.def, (size_t)count * 2) != LSQL_OK) rc = lsql_err_oom(err);
+        else {
+          uint16_t *d = (uint16_t *)acc.def.data;
+          for (uint64_t i = 0; i < count; i++) d[i] = !lsql_bit_get(vb, i);
+          acc.has_def = true;
+        }
+        lsql_free(vb);
+      }
+      if (!acc.has_dict) { acc.dict.var = nd->f->children[0].type == LSQL_TYPE_UTF8 || nd->f->children[0].type == LSQL_TYPE_LARGE_UTF8 || nd->f->children[0].type == LSQL_TYPE_BINARY || nd->f->children[0].type == LSQL_TYPE_LARGE_BINARY; if (acc.dict.var) lsql_buf_resize(&acc.dict.offs, 8); }
+      if (rc == LSQL_OK) rc = lsql_repdef_build(nd->f, &acc, 1, count, out, err);
+    } else {
+      rc = lsql_arrow_from_vals(nd->f, &acc.vals, count, vb, nulls, out, err);
+      if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+    }
+  }
+  lsql_leaf_acc_free(&acc);
+  lsql_buf_free(&valid);
+  return rc;
+}
+
+static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err) {
+  const lsql_column *col = &f->cols[nd->col];
+  bool large = nd->f->type == LSQL_TYPE_LARGE_LIST;
+  int64_t *offs = lsql_malloc((size_t)(count + 1) * 8);
+  uint8_t *valid = lsql_calloc(lsql_bitmap_bytes(count) + 1, 1);
+  int64_t nulls = 0;
+  int rc = (offs && valid) ? LSQL_OK : lsql_err_oom(err);
+  uint64_t row = start, end = start + count, got = 0, item_first = 0;
+  int64_t acc = 0;
+  if (rc == LSQL_OK) offs[0] = 0;
+  while (row < end && rc == LSQL_OK) {
+    size_t p = find_page(nd, col->n_pages, row);
+    if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
+    const lsql_page *pg = &col->pages[p];
+    const Lance__Encodings__List *le = pg->array->list;
+    if (nd->cur != p) {
+      page20_free(&nd->pg);
+      nd->cur = SIZE_MAX;
+      ctx20 c = {f, pg, NULL, NULL};
+      if ((rc = lsql_page_read_buffers(f, pg, &c.bufs, err)) != LSQL_OK) break;
+      rc = decode_u64s(&c, le->offsets, pg->n_rows, &nd->pg.vals, err);
+      lsql_page_free_buffers(pg, c.bufs);
+      if (rc != LSQL_OK) { lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
+      nd->cur = p;
+    }
+    const uint64_t *o = (const uint64_t *)nd->pg.vals.data.data;
+    uint64_t adj = le->null_offset_adjustment, a = row - nd->page_start[p], b = LSQL_MIN(end, nd->page_start[p + 1]) - nd->page_start[p];
+    uint64_t prev = a ? (adj ? o[a - 1] % adj : o[a - 1]) : 0;
+    uint64_t first = prev;
+    if (got == 0) item_first = nd->item_start[p] + first;
+    else if (nd->item_start[p] + first != item_first + (uint64_t)acc) { rc = lsql_err_corrupt(err, "column %d: list items not contiguous", nd->col); break; }
+    for (uint64_t i = a; i < b; i++) {
+      uint64_t v = o[i];
+      bool null = adj && v >= adj;
+      uint64_t e = adj ? v % adj : v;
+      if (e < prev || e > le->num_items) { rc = lsql_err_corrupt(err, "column %d: page %zu: list offset %llu out of range", nd->col, p, (unsigned long long)e); break; }
+      acc += (int64_t)(e - prev);
+      prev = e;
+      offs[got + 1] = acc;
+      if (null) nulls++;
+      else lsql_bit_set(valid, got);
+      got++;
+    }
+    row = nd->page_start[p] + b;
+  }
+  if (rc == LSQL_OK && !large && acc > INT32_MAX) rc = lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
+  if (rc == LSQL_OK && lsql_arrow_array_init(out, 2, 1) != LSQL_OK) rc = lsql_err_oom(err);
+  if (rc != LSQL_OK) {
+    lsql_free(offs);
+    lsql_free(valid);
+    return rc;
+  }
+  out->length = (int64_t)count;
+  if (nulls) {
+    lsql_arrow_array_set_buffer(out, 0, valid);
+    out->null_count = nulls;
+  } else lsql_free(valid);
+  if (large) lsql_arrow_array_set_buffer(out, 1, offs);
+  else {
+    int32_t *o32 = (int32_t *)offs;
+    for (uint64_t i = 0; i <= count; i++) o32[i] = (int32_t)offs[i];
+    lsql_arrow_array_set_buffer(out, 1, offs);
+  }
+  return read_node(f, &nd->children[0], item_first, (uint64_t)acc, out->children[0], err);
+}
+
+static int read_node(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err) {
+  if (!nd->leaf && nd->f->type == LSQL_TYPE_STRUCT) {
+    if (lsql_arrow_array_init(out, 1, (int64_t)nd->n_children) != LSQL_OK) return lsql_err_oom(err);
+    out->length = (int64_t)count;
+    for (size_t i = 0; i < nd->n_children; i++) LSQL_TRY(read_node(f, &nd->children[i], start, count, out->children[i], err));
+    return LSQL_OK;
+  }
+  if (nd->col < 0) return lsql_arrow_all_null(nd->f, count, out, err);
+  uint64_t total = nd->page_start[f->cols[nd->col].n_pages];
+  if (start + count > total) return lsql_err_corrupt(err, "column %d holds %llu rows, %llu needed", nd->col, (unsigned long long)total, (unsigned long long)(start + count));
+  if (count == 0) return lsql_arrow_empty(nd->f, out, err);
+  if (nd->leaf) return read_leaf(f, nd, start, count, out, err);
+  if (nd->f->type == LSQL_TYPE_LIST || nd->f->type == LSQL_TYPE_LARGE_LIST) return read_list(f, nd, start, count, out, err);
+  return lsql_err(err, LSQL_EUNSUPPORTED, "field \"%s\" in a 2.0 file", nd->f->name);
+}
+
+int lsql_reader20_read(lsql_reader20 *r, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = read_node(r->f, &r->root, start, count, out, err);
+  if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+  return rc;
+}
+

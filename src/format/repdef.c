@@ -1,0 +1,665 @@
+/* Turning the repetition/definition levels and visible values of a field's leaves into nested
+ * Arrow arrays (lists, large lists, maps, structs, fixed-size lists) and leaf arrays. */
+#include "format/internal.h"
+#include "util/arrow.h"
+
+static int fixed_width_bits(const lsql_field *f);
+
+void lsql_leaf_acc_free(lsql_leaf_acc *a) {
+  lsql_buf_free(&a->rep);
+  lsql_buf_free(&a->def);
+  lsql_vals_free(&a->vals);
+  lsql_vals_free(&a->dict);
+  memset(a, 0, sizeof *a);
+}
+
+/* ---- leaf arrays ------------------------------------------------------------------------------ */
+
+int lsql_field_fixed_bits(const lsql_field *f) { return fixed_width_bits(f); }
+
+static int fixed_width_bits(const lsql_field *f) {
+  switch (f->type) {
+    case LSQL_TYPE_BOOL: return 1;
+    case LSQL_TYPE_INT8: case LSQL_TYPE_UINT8: return 8;
+    case LSQL_TYPE_INT16: case LSQL_TYPE_UINT16: case LSQL_TYPE_FLOAT16: return 16;
+    case LSQL_TYPE_INT32: case LSQL_TYPE_UINT32: case LSQL_TYPE_FLOAT32: case LSQL_TYPE_DATE32:
+    case LSQL_TYPE_TIME32: return 32;
+    case LSQL_TYPE_INT64: case LSQL_TYPE_UINT64: case LSQL_TYPE_FLOAT64: case LSQL_TYPE_DATE64:
+    case LSQL_TYPE_TIME64: case LSQL_TYPE_TIMESTAMP: case LSQL_TYPE_DURATION: return 64;
+    case LSQL_TYPE_DECIMAL128: return 128;
+    case LSQL_TYPE_DECIMAL256: return 256;
+    case LSQL_TYPE_FIXED_SIZE_BINARY: return f->width * 8;
+    case LSQL_TYPE_FIXED_SIZE_LIST: {
+      int b = fixed_width_bits(&f->children[0]);
+      return b > 0 ? b * f->width : -1;
+    }
+    default: return -1;
+  }
+}
+
+static bool is_var(lsql_type t) {
+  return t == LSQL_TYPE_UTF8 || t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_BINARY || t == LSQL_TYPE_LARGE_BINARY;
+}
+static bool is_large(lsql_type t) { return t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_LARGE_BINARY; }
+
+static int set_validity(struct ArrowArray *a, uint8_t *validity, int64_t nulls) {
+  if (validity && nulls > 0) {
+    lsql_arrow_array_set_buffer(a, 0, validity);
+    a->null_count = nulls;
+  } else {
+    lsql_free(validity);
+    a->null_count = 0;
+  }
+  return LSQL_OK;
+}
+
+/* Takes `bytes` bytes from the front of src's data (moving the buffer when it is all of it). */
+static void *take_bytes(lsql_buf *b, size_t bytes) {
+  if (b->len == bytes && b->data) {
+    void *p = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+  }
+  void *p = lsql_malloc(bytes ? bytes : 1);
+  if (p) {
+    if (b->len >= bytes) {
+      if (bytes) memcpy(p, b->data, bytes); /* data may be NULL when empty: memcpy(NULL) is UB */
+    }
+    else {
+      if (b->len) memcpy(p, b->data, b->len);
+      memset((uint8_t *)p + b->len, 0, bytes - b->len);
+    }
+  }
+  return p;
+}
+
+int lsql_arrow_all_null(const lsql_field *f, uint64_t n, struct ArrowArray *out, lsql_error *err);
+
+/* 2.2 variable packed struct rows: per child, fixed bytes or a u32/u64 length and the bytes
+ * (layout checked against the schema when the page was decoded). Null rows are empty. */
+static int packed_var_rows(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *validity, int64_t nulls,
+                           struct ArrowArray *out, lsql_error *err) {
+  size_t nc = f->n_children;
+  if (lsql_arrow_array_init(out, 1, (int64_t)nc) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+  out->length = (int64_t)n;
+  set_validity(out, validity, nulls);
+  lsql_vals *cv = lsql_calloc(nc ? nc : 1, sizeof *cv);
+  if (!cv) return lsql_err_oom(err);
+  int rc = LSQL_OK;
+  for (size_t c = 0; c < nc; c++) {
+    lsql_type t = f->children[c].type;
+    cv[c].var = t == LSQL_TYPE_UTF8 || t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_BINARY || t == LSQL_TYPE_LARGE_BINARY;
+    cv[c].bits = cv[c].var ? 0 : (uint32_t)fixed_width_bits(&f->children[c]);
+    if (cv[c].var && lsql_buf_resize(&cv[c].offs, 8) != LSQL_OK) rc = lsql_err_oom(err);
+  }
+  const uint64_t *ro = (const uint64_t *)v->offs.data;
+  for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
+    const uint8_t *p = v->data.data + ro[i];
+    size_t len = (size_t)(ro[i + 1] - ro[i]), o = 0;
+    for (size_t c = 0; c < nc && rc == LSQL_OK; c++) {
+      lsql_vals *d = &cv[c];
+      lsql_type t = f->children[c].type;
+      if (d->var) {
+        size_t lw = (t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_LARGE_BINARY) ? 8 : 4;
+        uint64_t l = 0;
+        if (len) {
+          if (o + lw > len) { rc = lsql_err_corrupt(err, "packed row %llu truncated", (unsigned long long)i); break; }
+          l = lw == 4 ? lsql_load_le32(p + o) : lsql_load_le64(p + o);
+          o += lw;
+          if (l > len - o) { rc = lsql_err_corrupt(err, "packed row %llu child %zu overflows", (unsigned long long)i, c); break; }
+          if (lsql_buf_append(&d->data, p + o, (size_t)l) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+          o += (size_t)l;
+        }
+        uint64_t end = d->data.len;
+        if (lsql_buf_append(&d->offs, &end, 8) != LSQL_OK) rc = lsql_err_oom(err);
+      } else {
+        size_t w = d->bits / 8;
+        if (len) {
+          if (o + w > len) { rc = lsql_err_corrupt(err, "packed row %llu truncated", (unsigned long long)i); break; }
+          if (lsql_buf_append(&d->data, p + o, w) != LSQL_OK) rc = lsql_err_oom(err);
+          o += w;
+        } else if (lsql_buf_resize(&d->data, d->data.len + w) != LSQL_OK) rc = lsql_err_oom(err);
+      }
+      d->n++;
+    }
+  }
+  for (size_t c = 0; c < nc && rc == LSQL_OK; c++) rc = lsql_arrow_from_vals(&f->children[c], &cv[c], n, NULL, 0, out->children[c], err);
+  for (size_t c = 0; c < nc; c++) lsql_vals_free(&cv[c]);
+  lsql_free(cv);
+  return rc;
+}
+
+static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *validity, int64_t nulls,
+                     struct ArrowArray *out, lsql_error *err);
+
+/* Builds the leaf array; on failure *out is left released. */
+int lsql_arrow_from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *validity, int64_t nulls,
+                         struct ArrowArray *out, lsql_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = from_vals(f, v, n, validity, nulls, out, err);
+  if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+  return rc;
+}
+
+static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *validity, int64_t nulls,
+                     struct ArrowArray *out, lsql_error *err) {
+  int rc = LSQL_OK;
+  if (f->type == LSQL_TYPE_NULL) {
+    lsql_free(validity);
+    if (lsql_arrow_array_init(out, 0, 0) != LSQL_OK) return lsql_err_oom(err);
+    out->length = (int64_t)n;
+    out->null_count = (int64_t)n;
+    return LSQL_OK;
+  }
+  if (v->n != n) {
+    lsql_free(validity);
+    return lsql_err_corrupt(err, "%llu values for %llu slots", (unsigned long long)v->n, (unsigned long long)n);
+  }
+  if (f->blob && f->type != LSQL_TYPE_STRUCT) {
+    /* Blob columns read as their descriptions struct<position: uint64, size: uint64>. */
+    if (v->bits && v->bits != 128) { lsql_free(validity); return lsql_err_corrupt(err, "blob descriptions of %u bits", v->bits); }
+    if (lsql_arrow_array_init(out, 1, 2) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    for (int c = 0; c < 2; c++) {
+      uint64_t *d = lsql_calloc((size_t)n + 1, 8);
+      if (!d) return lsql_err_oom(err);
+      if (v->bits)
+        for (uint64_t i = 0; i < n; i++) d[i] = lsql_load_le64(v->data.data + i * 16 + c * 8);
+      struct ArrowArray *ch = out->children[c];
+      if (lsql_arrow_array_init(ch, 2, 0) != LSQL_OK) { lsql_free(d); return lsql_err_oom(err); }
+      ch->length = (int64_t)n;
+      lsql_arrow_array_set_buffer(ch, 1, d);
+    }
+    return LSQL_OK;
+  }
+  if (is_var(f->type)) {
+    if (lsql_arrow_array_init(out, 3, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    if (!v->var && v->bits == 0) { /* all-null filler */
+      size_t ow = is_large(f->type) ? 8 : 4;
+      void *o = lsql_calloc((size_t)n + 1, ow);
+      if (!o) return lsql_err_oom(err);
+      lsql_arrow_array_set_buffer(out, 1, o);
+      lsql_arrow_array_set_buffer(out, 2, lsql_malloc(1));
+      return LSQL_OK;
+    }
+    if (!v->var) return lsql_err_corrupt(err, "fixed-width values for string field \"%s\"", f->name);
+    uint64_t *so = (uint64_t *)v->offs.data;
+    if (v->offs.len < (n + 1) * 8) return lsql_err_corrupt(err, "missing offsets");
+    if (is_large(f->type)) {
+      lsql_arrow_array_set_buffer(out, 1, take_bytes(&v->offs, (size_t)(n + 1) * 8));
+    } else {
+      if (so[n] > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "string data over 2 GiB in one batch");
+      int32_t *o = lsql_malloc((size_t)(n + 1) * 4);
+      if (!o) return lsql_err_oom(err);
+      for (uint64_t i = 0; i <= n; i++) o[i] = (int32_t)so[i];
+      lsql_arrow_array_set_buffer(out, 1, o);
+    }
+    lsql_arrow_array_set_buffer(out, 2, take_bytes(&v->data, v->data.len));
+    if (!out->buffers[1] || !out->buffers[2]) return lsql_err_oom(err);
+    return LSQL_OK;
+  }
+  if (f->type == LSQL_TYPE_STRUCT && f->packed && v->var) return packed_var_rows(f, v, n, validity, nulls, out, err);
+  if (f->type == LSQL_TYPE_STRUCT && f->packed) {
+    /* Packed struct: rows are the children's values concatenated. */
+    size_t row = 0;
+    for (size_t c = 0; c < f->n_children; c++) {
+      int b = fixed_width_bits(&f->children[c]);
+      if (b <= 0 || b % 8) { lsql_free(validity); return lsql_err(err, LSQL_EUNSUPPORTED, "packed struct child \"%s\"", f->children[c].name); }
+      row += (size_t)b / 8;
+    }
+    if (v->bits && v->bits != row * 8) { lsql_free(validity); return lsql_err_corrupt(err, "packed struct rows of %u bits, %zu expected", v->bits, row * 8); }
+    if (lsql_arrow_array_init(out, 1, (int64_t)f->n_children) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    size_t off = 0;
+    for (size_t c = 0; c < f->n_children; c++) {
+      size_t w = (size_t)fixed_width_bits(&f->children[c]) / 8;
+      lsql_vals cv = {.bits = (uint32_t)w * 8, .n = n};
+      if (lsql_buf_resize(&cv.data, (size_t)n * w) != LSQL_OK) return lsql_err_oom(err);
+      if (v->bits)
+        for (uint64_t i = 0; i < n; i++) memcpy(cv.data.data + i * w, v->data.data + i * row + off, w);
+      off += w;
+      rc = lsql_arrow_from_vals(&f->children[c], &cv, n, NULL, 0, out->children[c], err);
+      lsql_vals_free(&cv);
+      if (rc != LSQL_OK) return rc;
+    }
+    return LSQL_OK;
+  }
+  if (f->type == LSQL_TYPE_DICTIONARY) {
+    /* v holds u32 indices; the dictionary is attached by the caller through f's dict vals. */
+    lsql_free(validity);
+    return lsql_err(err, LSQL_EUNSUPPORTED, "dictionary leaf without dictionary");
+  }
+  int bits = fixed_width_bits(f);
+  if (bits <= 0) { lsql_free(validity); return lsql_err(err, LSQL_EUNSUPPORTED, "leaf type %s", f->logical_type); }
+  if (v->bits && (int)v->bits != bits) {
+    lsql_free(validity);
+    return lsql_err_corrupt(err, "field \"%s\": %u-bit values for a %d-bit type", f->name, v->bits, bits);
+  }
+  if (f->type == LSQL_TYPE_FIXED_SIZE_LIST) {
+    const lsql_field *it = &f->children[0];
+    uint64_t ni = n * (uint64_t)f->width;
+    if (lsql_arrow_array_init(out, 1, 1) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    lsql_vals iv = {.bits = (uint32_t)(bits / f->width), .n = ni};
+    iv.data = v->data;
+    memset(&v->data, 0, sizeof v->data);
+    if (!v->bits) iv.bits = 0;
+    uint8_t *ivb = NULL;
+    int64_t inull = 0;
+    if (v->ivalid.len) {
+      ivb = take_bytes(&v->ivalid, lsql_bitmap_bytes(ni));
+      if (!ivb) { lsql_vals_free(&iv); return lsql_err_oom(err); }
+      inull = lsql_bitmap_count_zeros(ivb, 0, ni);
+    }
+    if (!iv.bits) {
+      iv.bits = (uint32_t)(bits / f->width);
+      if (lsql_buf_resize(&iv.data, iv.bits == 1 ? lsql_bitmap_bytes(ni) : (size_t)ni * (iv.bits / 8)) != LSQL_OK) { lsql_free(ivb); lsql_vals_free(&iv); return lsql_err_oom(err); }
+    }
+    rc = lsql_arrow_from_vals(it, &iv, ni, ivb, inull, out->children[0], err);
+    lsql_vals_free(&iv);
+    return rc;
+  }
+  if (lsql_arrow_array_init(out, 2, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+  out->length = (int64_t)n;
+  set_validity(out, validity, nulls);
+  size_t bytes = bits == 1 ? lsql_bitmap_bytes(n) : (size_t)n * (size_t)(bits / 8);
+  void *d = take_bytes(&v->data, bytes);
+  if (!d) return lsql_err_oom(err);
+  lsql_arrow_array_set_buffer(out, 1, d);
+  return LSQL_OK;
+}
+
+static int all_null(const lsql_field *f, uint64_t n, struct ArrowArray *out, lsql_error *err) {
+  if (f->type == LSQL_TYPE_NULL) {
+    if (lsql_arrow_array_init(out, 0, 0) != LSQL_OK) return lsql_err_oom(err);
+    out->length = out->null_count = (int64_t)n;
+    return LSQL_OK;
+  }
+  bool blob = f->blob && f->type != LSQL_TYPE_STRUCT;
+  int nb = 2, nc = 0;
+  uint64_t child_n = 0;
+  size_t data_bytes = 8;
+  if (blob) nb = 1, nc = 2, child_n = n;
+  else if (is_var(f->type)) nb = 3, data_bytes = (size_t)(n + 1) * (is_large(f->type) ? 8 : 4);
+  else if (f->type == LSQL_TYPE_STRUCT) nb = 1, nc = (int)f->n_children, child_n = n;
+  else if (f->type == LSQL_TYPE_FIXED_SIZE_LIST) nb = 1, nc = 1, child_n = n * (uint64_t)f->width;
+  else if (f->type == LSQL_TYPE_LIST || f->type == LSQL_TYPE_LARGE_LIST || f->type == LSQL_TYPE_MAP)
+    nc = 1, data_bytes = (size_t)(n + 1) * (f->type == LSQL_TYPE_LARGE_LIST ? 8 : 4);
+  else if (f->type == LSQL_TYPE_DICTIONARY) {
+    int ib = f->dict_index == LSQL_TYPE_INT8 || f->dict_index == LSQL_TYPE_UINT8 ? 1
+           : f->dict_index == LSQL_TYPE_INT16 || f->dict_index == LSQL_TYPE_UINT16 ? 2
+           : f->dict_index == LSQL_TYPE_INT32 || f->dict_index == LSQL_TYPE_UINT32 ? 4 : 8;
+    data_bytes = (size_t)n * ib;
+  } else {
+    int bits = fixed_width_bits(f);
+    if (bits <= 0) return lsql_err(err, LSQL_EUNSUPPORTED, "null column of type %s", f->logical_type);
+    data_bytes = bits == 1 ? lsql_bitmap_bytes(n) : (size_t)n * (size_t)(bits / 8);
+  }
+  if (lsql_arrow_array_init(out, nb, nc) != LSQL_OK) return lsql_err_oom(err);
+  out->length = out->null_count = (int64_t)n;
+  void *v = lsql_calloc(lsql_bitmap_bytes(n) + 1, 1);
+  if (!v) return lsql_err_oom(err);
+  lsql_arrow_array_set_buffer(out, 0, v);
+  for (int i = 1; i < nb; i++) {
+    void *z = lsql_calloc(i == 1 ? data_bytes + 1 : 1, 1);
+    if (!z) return lsql_err_oom(err);
+    lsql_arrow_array_set_buffer(out, i, z);
+  }
+  if (blob) {
+    for (int c = 0; c < 2; c++) {
+      if (lsql_arrow_array_init(out->children[c], 2, 0) != LSQL_OK) return lsql_err_oom(err);
+      void *z = lsql_calloc((size_t)n + 1, 8);
+      if (!z) return lsql_err_oom(err);
+      out->children[c]->length = (int64_t)n;
+      lsql_arrow_array_set_buffer(out->children[c], 1, z);
+    }
+    return LSQL_OK;
+  }
+  for (int i = 0; i < nc; i++) {
+    const lsql_field *cf = &f->children[i];
+    if (child_n == 0) LSQL_TRY(lsql_arrow_empty(cf, out->children[i], err));
+    else LSQL_TRY(all_null(cf, child_n, out->children[i], err));
+  }
+  if (f->type == LSQL_TYPE_DICTIONARY) {
+    struct ArrowArray *d = lsql_arrow_array_alloc_dictionary(out);
+    if (!d) return lsql_err_oom(err);
+    LSQL_TRY(lsql_arrow_empty(&f->children[0], d, err));
+  }
+  return LSQL_OK;
+}
+
+int lsql_arrow_all_null(const lsql_field *f, uint64_t n, struct ArrowArray *out, lsql_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = all_null(f, n, out, err);
+  if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+  return rc;
+}
+
+/* ---- unraveling ----------------------------------------------------------------------------- */
+
+#define MAX_DEPTH 16
+
+typedef struct unravel {
+  int n_pos;                  /* path length */
+  int space[MAX_DEPTH];       /* slot space of each path position */
+  bool is_list[MAX_DEPTH];
+  lsql_buf valid[MAX_DEPTH];  /* one byte per slot: 1 valid */
+  int64_t nulls[MAX_DEPTH];
+  lsql_buf offs[MAX_DEPTH];   /* int64 start offsets per list slot (+ final) */
+  uint64_t n_slots[MAX_DEPTH + 1];
+} unravel;
+
+static void unravel_free(unravel *u) {
+  for (int i = 0; i < MAX_DEPTH; i++) {
+    lsql_buf_free(&u->valid[i]);
+    lsql_buf_free(&u->offs[i]);
+  }
+}
+
+typedef struct path_node { const lsql_field *f; bool list; } path_node;
+
+/* Runs the levels of one leaf through its path: slot counts, validity and list offsets per
+ * path position. */
+static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, unravel *u, lsql_error *err) {
+  memset(u, 0, sizeof *u);
+  u->n_pos = n_pos;
+  if (a->n_layers != n_pos)
+    return lsql_err_corrupt(err, "leaf has %d rep/def layers, its field path has %d levels", a->n_layers, n_pos);
+  int R = 0;
+  for (int p = 0; p < n_pos; p++) {
+    int layer = a->layers[n_pos - 1 - p];
+    u->is_list[p] = lsql_layer_is_list(layer);
+    if (u->is_list[p] != path[p].list)
+      return lsql_err_corrupt(err, "rep/def layer %d does not match field \"%s\"", layer, path[p].f->name);
+    u->space[p] = R;
+    if (u->is_list[p]) R++;
+  }
+  /* def level -> (path position, is_empty) */
+  int max_def = 0;
+  for (int k = 0; k < n_pos; k++) max_def += lsql_layer_ndef(a->layers[k]);
+  int dpos[64];
+  bool dempty[64];
+  if (max_def >= 64) return lsql_err(err, LSQL_EUNSUPPORTED, "too many definition levels");
+  int lvl = 1;
+  for (int k = 0; k < n_pos; k++) {
+    int layer = a->layers[k], p = n_pos - 1 - k;
+    switch (layer) {
+      case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM:
+      case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_LIST: dpos[lvl] = p; dempty[lvl++] = false; break;
+      case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_EMPTYABLE_LIST: dpos[lvl] = p; dempty[lvl++] = true; break;
+      case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULL_AND_EMPTY_LIST:
+        dpos[lvl] = p; dempty[lvl++] = false;
+        dpos[lvl] = p; dempty[lvl++] = true;
+        break;
+      default: break;
+    }
+  }
+  const uint16_t *rep = a->has_rep ? (const uint16_t *)a->rep.data : NULL;
+  const uint16_t *def = a->has_def ? (const uint16_t *)a->def.data : NULL;
+  uint64_t n = a->n_levels;
+  for (int p = 0; p < n_pos; p++)
+    if (lsql_buf_reserve(&u->valid[p], (size_t)n + 1) != LSQL_OK ||
+        (u->is_list[p] && lsql_buf_reserve(&u->offs[p], (size_t)(n + 2) * 8) != LSQL_OK))
+      return lsql_err_oom(err);
+  /* first position of each space */
+  int first[MAX_DEPTH + 1], last[MAX_DEPTH + 1];
+  for (int m = 0; m <= R; m++) first[m] = -1, last[m] = -1;
+  for (int p = 0; p < n_pos; p++) {
+    if (first[u->space[p]] < 0) first[u->space[p]] = p;
+    last[u->space[p]] = p;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    int r = rep ? rep[i] : R;
+    if (r > R) return lsql_err_corrupt(err, "repetition level %d > %d", r, R);
+    int d = def ? def[i] : 0;
+    if (d > max_def) return lsql_err_corrupt(err, "definition level %d > %d", d, max_def);
+    int q = d ? dpos[d] : n_pos;
+    bool empty = d ? dempty[d] : false;
+    int m0 = R - r, m_end = d ? u->space[q] : R;
+    if (m0 > m_end) return lsql_err_corrupt(err, "level %llu continues a list that does not exist", (unsigned long long)i);
+    for (int m = m0; m <= m_end; m++) {
+      if (m > 0 && u->n_slots[m - 1] == 0) return lsql_err_corrupt(err, "list item before any list");
+      for (int p = first[m]; p <= last[m] && p >= 0; p++) {
+        bool null = d && q <= p && !(empty && q == p);
+        if (!null && d && q < p) null = true;
+        u->valid[p].data[u->valid[p].len++] = !null;
+        u->nulls[p] += null;
+        if (u->is_list[p]) {
+          int64_t start = (int64_t)u->n_slots[m + 1];
+          memcpy(u->offs[p].data + u->offs[p].len, &start, 8);
+          u->offs[p].len += 8;
+        }
+      }
+      u->n_slots[m]++;
+    }
+  }
+  for (int p = 0; p < n_pos; p++)
+    if (u->is_list[p]) {
+      int64_t end = (int64_t)u->n_slots[u->space[p] + 1];
+      memcpy(u->offs[p].data + u->offs[p].len, &end, 8);
+      u->offs[p].len += 8;
+    }
+  return LSQL_OK;
+}
+
+static uint8_t *pack_validity(const lsql_buf *v, uint64_t n, int64_t nulls, lsql_error *err) {
+  if (nulls == 0) return NULL;
+  uint8_t *b = lsql_calloc(lsql_bitmap_bytes(n) + 1, 1);
+  if (!b) return NULL;
+  for (uint64_t i = 0; i < n; i++)
+    if (v->data[i]) b[i >> 3] |= (uint8_t)(1u << (i & 7));
+  return b;
+}
+
+typedef struct build_ctx {
+  lsql_leaf_acc *leaves;
+  unravel *u;
+  size_t n_leaves;
+  size_t next_leaf;
+} build_ctx;
+
+static size_t count_leaves(const lsql_field *f) {
+  if (f->packed || f->blob || f->n_children == 0 || f->type == LSQL_TYPE_DICTIONARY ||
+      (f->type == LSQL_TYPE_FIXED_SIZE_LIST && f->children[0].id < 0))
+    return 1;
+  size_t n = 0;
+  for (size_t i = 0; i < f->n_children; i++) n += count_leaves(&f->children[i]);
+  return n;
+}
+
+static bool is_leafish(const lsql_field *f) {
+  return f->packed || f->blob || f->n_children == 0 || f->type == LSQL_TYPE_DICTIONARY ||
+         (f->type == LSQL_TYPE_FIXED_SIZE_LIST && f->children[0].id < 0);
+}
+
+static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t *validity, int64_t nulls,
+                     struct ArrowArray *out, lsql_error *err) {
+  int ib;
+  switch (f->dict_index) {
+    case LSQL_TYPE_INT8: case LSQL_TYPE_UINT8: ib = 1; break;
+    case LSQL_TYPE_INT16: case LSQL_TYPE_UINT16: ib = 2; break;
+    case LSQL_TYPE_INT32: case LSQL_TYPE_UINT32: ib = 4; break;
+    default: ib = 8;
+  }
+  if (lsql_arrow_array_init(out, 2, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+  out->length = (int64_t)n;
+  set_validity(out, validity, nulls);
+  uint8_t *ix = lsql_malloc((size_t)n * ib + 1);
+  if (!ix) return lsql_err_oom(err);
+  if (a->vals.n != n) { lsql_free(ix); return lsql_err_corrupt(err, "%llu dictionary indices for %llu slots", (unsigned long long)a->vals.n, (unsigned long long)n); }
+  const uint32_t *src = (const uint32_t *)a->vals.data.data;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t v = src[i];
+    if (a->has_dict && v >= a->dict.n) v = 0;
+    memcpy(ix + i * ib, &v, (size_t)ib);
+  }
+  lsql_arrow_array_set_buffer(out, 1, ix);
+  struct ArrowArray *d = lsql_arrow_array_alloc_dictionary(out);
+  if (!d) return lsql_err_oom(err);
+  uint8_t *dv = NULL;
+  int64_t dn = 0;
+  if (a->dict.valid.len >= lsql_bitmap_bytes(a->dict.n) && a->dict.n) {
+    dn = lsql_bitmap_count_zeros(a->dict.valid.data, 0, a->dict.n);
+    if (dn) {
+      dv = lsql_malloc(a->dict.valid.len);
+      if (!dv) return lsql_err_oom(err);
+      memcpy(dv, a->dict.valid.data, a->dict.valid.len);
+    }
+  }
+  return lsql_arrow_from_vals(&f->children[0], &a->dict, a->dict.n, dv, dn, d, err);
+}
+
+static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expect, struct ArrowArray *out,
+                      lsql_error *err) {
+  size_t first = c->next_leaf, nl = count_leaves(f);
+  if (first + nl > c->n_leaves) return lsql_err_corrupt(err, "missing leaf for field \"%s\"", f->name);
+  size_t rep = first;
+  while (rep < first + nl && c->leaves[rep].missing) rep++;
+  if (rep == first + nl) {
+    /* No column of this subtree is in the file: nulls. */
+    c->next_leaf += nl;
+    return lsql_arrow_all_null(f, n_expect, out, err);
+  }
+  unravel *u = &c->u[rep];
+  uint64_t n = u->n_slots[u->space[p]];
+  if (n != n_expect) return lsql_err_corrupt(err, "field \"%s\": %llu slots, %llu expected", f->name, (unsigned long long)n, (unsigned long long)n_expect);
+  int64_t nulls = u->nulls[p];
+  uint8_t *validity = pack_validity(&u->valid[p], n, nulls, err);
+  if (nulls && !validity) return lsql_err_oom(err);
+  if (is_leafish(f)) {
+    c->next_leaf++;
+    if (f->type == LSQL_TYPE_DICTIONARY) return dict_leaf(f, &c->leaves[first], n, validity, nulls, out, err);
+    return lsql_arrow_from_vals(f, &c->leaves[first].vals, n, validity, nulls, out, err);
+  }
+  if (f->type == LSQL_TYPE_STRUCT) {
+    if (lsql_arrow_array_init(out, 1, (int64_t)f->n_children) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    for (size_t i = 0; i < f->n_children; i++) LSQL_TRY(build_node(&f->children[i], p + 1, c, n, out->children[i], err));
+    return LSQL_OK;
+  }
+  if (f->type == LSQL_TYPE_LIST || f->type == LSQL_TYPE_LARGE_LIST || f->type == LSQL_TYPE_MAP) {
+    if (lsql_arrow_array_init(out, 2, 1) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
+    out->length = (int64_t)n;
+    set_validity(out, validity, nulls);
+    const int64_t *so = (const int64_t *)u->offs[p].data;
+    if (f->type == LSQL_TYPE_LARGE_LIST) {
+      void *o = lsql_malloc((size_t)(n + 1) * 8);
+      if (!o) return lsql_err_oom(err);
+      memcpy(o, so, (size_t)(n + 1) * 8);
+      lsql_arrow_array_set_buffer(out, 1, o);
+    } else {
+      if (so[n] > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
+      int32_t *o = lsql_malloc((size_t)(n + 1) * 4);
+      if (!o) return lsql_err_oom(err);
+      for (uint64_t i = 0; i <= n; i++) o[i] = (int32_t)so[i];
+      lsql_arrow_array_set_buffer(out, 1, o);
+    }
+    return build_node(&f->children[0], p + 1, c, (uint64_t)so[n], out->children[0], err);
+  }
+  return lsql_err(err, LSQL_EUNSUPPORTED, "field \"%s\" (%s)", f->name, f->logical_type);
+}
+
+static int leaf_paths(const lsql_field *f, path_node *stack, int depth, path_node (*paths)[MAX_DEPTH], int *lens,
+                      size_t *k, size_t max, lsql_error *err) {
+  if (depth >= MAX_DEPTH) return lsql_err(err, LSQL_EUNSUPPORTED, "nesting deeper than %d", MAX_DEPTH);
+  stack[depth].f = f;
+  stack[depth].list = (f->type == LSQL_TYPE_LIST || f->type == LSQL_TYPE_LARGE_LIST || f->type == LSQL_TYPE_MAP) && !is_leafish(f);
+  if (is_leafish(f)) {
+    if (*k >= max) return lsql_err_corrupt(err, "leaf count mismatch");
+    memcpy(paths[*k], stack, sizeof(path_node) * (size_t)(depth + 1));
+    lens[*k] = depth + 1;
+    (*k)++;
+    return LSQL_OK;
+  }
+  for (size_t i = 0; i < f->n_children; i++) LSQL_TRY(leaf_paths(&f->children[i], stack, depth + 1, paths, lens, k, max, err));
+  return LSQL_OK;
+}
+
+int lsql_repdef_build(const lsql_field *field, lsql_leaf_acc *leaves, size_t n_leaves, uint64_t n_rows,
+                      struct ArrowArray *out, lsql_error *err) {
+  size_t nl = count_leaves(field);
+  if (nl != n_leaves) return lsql_err_corrupt(err, "field \"%s\" has %zu leaves, %zu read", field->name, nl, n_leaves);
+  /* Fast path: a top-level leaf without repetition. */
+  if (n_leaves == 1 && leaves[0].missing) return lsql_arrow_all_null(field, n_rows, out, err);
+  if (n_leaves == 1 && is_leafish(field) && !leaves[0].has_rep && leaves[0].n_layers <= 1) {
+    lsql_leaf_acc *a = &leaves[0];
+    if (a->n_levels != n_rows) return lsql_err_corrupt(err, "%llu levels for %llu rows", (unsigned long long)a->n_levels, (unsigned long long)n_rows);
+    uint8_t *validity = NULL;
+    int64_t nulls = 0;
+    if (a->has_def) {
+      const uint16_t *d = (const uint16_t *)a->def.data;
+      validity = lsql_malloc(lsql_bitmap_bytes(n_rows) + 1);
+      if (!validity) return lsql_err_oom(err);
+      memset(validity, 0, lsql_bitmap_bytes(n_rows) + 1);
+      for (uint64_t i = 0; i < n_rows; i++) {
+        bool ok = d[i] == 0;
+        validity[i >> 3] |= (uint8_t)((unsigned)ok << (i & 7));
+        nulls += !ok;
+      }
+    }
+    int rc;
+    if (field->type == LSQL_TYPE_DICTIONARY) {
+      memset(out, 0, sizeof *out);
+      rc = dict_leaf(field, a, n_rows, validity, nulls, out, err);
+      if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+    } else rc = lsql_arrow_from_vals(field, &a->vals, n_rows, validity, nulls, out, err);
+    return rc;
+  }
+  path_node stack[MAX_DEPTH];
+  path_node (*paths)[MAX_DEPTH] = lsql_calloc(n_leaves, sizeof *paths);
+  int *lens = lsql_calloc(n_leaves, sizeof *lens);
+  unravel *us = lsql_calloc(n_leaves, sizeof *us);
+  int rc = LSQL_OK;
+  if (!paths || !lens || !us) rc = lsql_err_oom(err);
+  size_t k = 0;
+  if (rc == LSQL_OK) rc = leaf_paths(field, stack, 0, paths, lens, &k, n_leaves, err);
+  for (size_t i = 0; i < n_leaves && rc == LSQL_OK; i++) {
+    if (leaves[i].missing) continue;
+    rc = do_unravel(&leaves[i], paths[i], lens[i], &us[i], err);
+    if (rc == LSQL_OK && us[i].n_slots[0] != n_rows)
+      rc = lsql_err_corrupt(err, "leaf %zu: %llu rows decoded, %llu expected", i, (unsigned long long)us[i].n_slots[0], (unsigned long long)n_rows);
+  }
+  if (rc == LSQL_OK) {
+    build_ctx c = {leaves, us, n_leaves, 0};
+    rc = build_node(field, 0, &c, n_rows, out, err);
+    if (rc != LSQL_OK) lsql_arrow_array_reset(out);
+  }
+  if (us)
+    for (size_t i = 0; i < n_leaves; i++) unravel_free(&us[i]);
+  lsql_free(us);
+  lsql_free(paths);
+  lsql_free(lens);
+  return rc;
+}
+
+int lsql_arrow_empty(const lsql_field *f, struct ArrowArray *out, lsql_error *err) {
+  int nb = 2, nc = 0;
+  switch (f->type) {
+    case LSQL_TYPE_NULL: nb = 0; break;
+    case LSQL_TYPE_UTF8: case LSQL_TYPE_LARGE_UTF8: case LSQL_TYPE_BINARY: case LSQL_TYPE_LARGE_BINARY: nb = 3; break;
+    case LSQL_TYPE_STRUCT: nb = 1; nc = (int)f->n_children; break;
+    case LSQL_TYPE_FIXED_SIZE_LIST: nb = 1; nc = 1; break;
+    case LSQL_TYPE_LIST: case LSQL_TYPE_LARGE_LIST: case LSQL_TYPE_MAP: nb = 2; nc = 1; break;
+    default: break;
+  }
+  if (lsql_arrow_array_init(out, nb, nc) != LSQL_OK) return lsql_err_oom(err);
+  for (int i = 1; i < nb; i++) {
+    void *z = lsql_calloc(1, 8);
+    if (!z) return lsql_err_oom(err);
+    lsql_arrow_array_set_buffer(out, i, z);
+  }
+  for (int i = 0; i < nc; i++) LSQL_TRY(lsql_arrow_empty(&f->children[i], out->children[i], err));
+  if (f->type == LSQL_TYPE_DICTIONARY) {
+    struct ArrowArray *d = lsql_arrow_array_alloc_dictionary(out);
+    if (!d) return lsql_err_oom(err);
+    LSQL_TRY(lsql_arrow_empty(&f->children[0], d, err));
+  }
+  return LSQL_OK;
+}
