@@ -126,7 +126,8 @@ _SIGNATURES = {
 
 
 def library_path():
-    return os.path.join(os.environ.get("LSQL_BUILD_DIR", "/work/main/build"), "liblancesql.so")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(os.environ.get("LSQL_BUILD_DIR", os.path.join(root, "build")), "liblancesql.so")
 
 
 _lib = None

@@ -4,10 +4,9 @@ import os
 
 import pyarrow as pa
 
-LIB = os.environ.get("LSQL_LIB") or next(
-    (p for p in (os.path.join(os.path.dirname(__file__), "../../build-table/liblancesql.so"),
-                 os.path.join(os.path.dirname(__file__), "../../build/liblancesql.so"))
-     if os.path.exists(p)), None)
+from lsql import library_path
+
+LIB = os.environ.get("LSQL_LIB") or library_path()
 
 
 class Error(ctypes.Structure):

@@ -27,7 +27,8 @@ from lance_namespace import (  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-LIB = os.environ.get("LSQL_LIB", os.path.join(ROOT, "build", "liblancesql.so"))
+LIB = os.environ.get("LSQL_LIB") or os.path.join(
+    os.environ.get("LSQL_BUILD_DIR", os.path.join(ROOT, "build")), "liblancesql.so")
 
 OK, EINVAL, EIO, ENOTFOUND, ECORRUPT, EUNSUPPORTED, EREMOTE = 0, 1, 3, 4, 5, 6, 11
 
