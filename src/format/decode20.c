@@ -31,6 +31,7 @@ struct node20 {
   uint64_t *item_start;   /* lists: n_pages + 1 first item of each offsets page */
   size_t cur;
   page20 pg;
+  lsql_prefetch pf;       /* raw buffers of the next pages */
   node20 *children;
   size_t n_children;
   bool leaf;
@@ -48,8 +49,9 @@ typedef struct ctx20 {
   lsql_vals *dict;   /* non-NULL: keep dictionaries (dictionary-typed fields) */
 } ctx20;
 
-static void node_free(node20 *n) {
-  for (size_t i = 0; i < n->n_children; i++) node_free(&n->children[i]);
+static void node_free(lsql_file *f, node20 *n) {
+  for (size_t i = 0; i < n->n_children; i++) node_free(f, &n->children[i]);
+  if (n->col >= 0) lsql_prefetch_free(f, (uint32_t)n->col, &n->pf);
   lsql_free(n->children);
   lsql_free(n->page_start);
   lsql_free(n->item_start);
@@ -58,7 +60,7 @@ static void node_free(node20 *n) {
 
 void lsql_reader20_free(lsql_reader20 *r) {
   if (!r) return;
-  node_free(&r->root);
+  node_free(r->f, &r->root);
   lsql_free(r);
 }
 
@@ -451,10 +453,12 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
         bits += b;
       }
       if (!bits || bits % 8) return lsql_err(err, LSQL_EUNSUPPORTED, "packed struct of %llu bits", (unsigned long long)bits);
-      const uint8_t *p;
-      size_t len;
+      const uint8_t *p = NULL;
+      size_t len = 0;
       LSQL_TRY(get_buffer(c, ps->buffer, &p, &len, err));
-      if (n * (bits / 8) > len) return lsql_err_corrupt(err, "packed struct buffer too small");
+      uint64_t need;
+      if (lsql_mul_overflow_u64(n, bits / 8, &need) || need > len)
+        return lsql_err_corrupt(err, "packed struct buffer too small");
       out->bits = (uint32_t)bits;
       return lsql_vals_append_fixed(out, p, n, err);
     }
@@ -464,12 +468,16 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       uint64_t t = e->array_encoding_case == AE(BITPACKED) ? e->bitpacked->uncompressed_bits_per_value : e->bitpacked_for_non_neg->uncompressed_bits_per_value;
       const Lance__Encodings__Buffer *b = e->array_encoding_case == AE(BITPACKED) ? e->bitpacked->buffer : e->bitpacked_for_non_neg->buffer;
       if ((t != 8 && t != 16 && t != 32 && t != 64) || w > t) return lsql_err_corrupt(err, "bitpacked %llu of %llu bits", (unsigned long long)w, (unsigned long long)t);
-      const uint8_t *p;
-      size_t len;
+      const uint8_t *p = NULL;
+      size_t len = 0;
       LSQL_TRY(get_buffer(c, b, &p, &len, err));
       out->bits = (uint32_t)t;
       if (lsql_buf_reserve(&out->data, (size_t)(n * (t / 8))) != LSQL_OK) return lsql_err_oom(err);
-      LSQL_TRY(lsql_bitunpack_decode((unsigned)t, (unsigned)w, sgn, p, len, n, out->data.data + out->data.len, err));
+      /* Bitpacked is plain LSB-first packing; BitpackedForNonNeg is FastLanes 1024-value blocks. */
+      if (e->array_encoding_case == AE(BITPACKED))
+        LSQL_TRY(lsql_bitunpack_decode((unsigned)t, (unsigned)w, sgn, p, len, n, out->data.data + out->data.len, err));
+      else
+        LSQL_TRY(lsql_bitpack_for_non_neg_decode((unsigned)t, (unsigned)w, p, len, n, out->data.data + out->data.len, err));
       out->data.len += (size_t)(n * (t / 8));
       out->n += n;
       return LSQL_OK;
@@ -491,13 +499,14 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
 
 /* ---- reading rows ------------------------------------------------------------------------- */
 
-static int load_page(lsql_file *f, node20 *nd, size_t p, lsql_error *err) {
+/* Decodes page p; `need` is the last page the current request reads (fetched together). */
+static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error *err) {
   if (nd->cur == p) return LSQL_OK;
   page20_free(&nd->pg);
   nd->cur = SIZE_MAX;
   const lsql_page *pg = &f->cols[nd->col].pages[p];
   ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL};
-  LSQL_TRY(lsql_page_read_buffers(f, pg, &c.bufs, err));
+  LSQL_TRY(lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err));
   int rc = decode_ae(&c, pg->array, pg->n_rows, &nd->pg.vals, &nd->pg.valid, err);
   lsql_page_free_buffers(pg, c.bufs);
   if (rc == LSQL_OK && nd->pg.vals.n != pg->n_rows)
@@ -532,10 +541,11 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
   bool any_null = false;
   int rc = LSQL_OK;
   uint64_t row = start, end = start + count, got = 0;
+  size_t need = count ? find_page(nd, col->n_pages, end - 1) : 0;
   while (row < end && rc == LSQL_OK) {
     size_t p = find_page(nd, col->n_pages, row);
     if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
-    if ((rc = load_page(f, nd, p, err)) != LSQL_OK) break;
+    if ((rc = load_page(f, nd, p, need, err)) != LSQL_OK) break;
     uint64_t a = row - nd->page_start[p], b = LSQL_MIN(end, nd->page_start[p + 1]) - nd->page_start[p];
     page20 *pg = &nd->pg;
     if (pg->dict.n || pg->dict.data.len || pg->dict.offs.len) {
@@ -643,6 +653,7 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
   uint64_t row = start, end = start + count, got = 0, item_first = 0;
   int64_t acc = 0;
   if (rc == LSQL_OK) offs[0] = 0;
+  size_t need = count ? find_page(nd, col->n_pages, end - 1) : 0;
   while (row < end && rc == LSQL_OK) {
     size_t p = find_page(nd, col->n_pages, row);
     if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
@@ -652,7 +663,7 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
       page20_free(&nd->pg);
       nd->cur = SIZE_MAX;
       ctx20 c = {f, pg, NULL, NULL};
-      if ((rc = lsql_page_read_buffers(f, pg, &c.bufs, err)) != LSQL_OK) break;
+      if ((rc = lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err)) != LSQL_OK) break;
       rc = decode_u64s(&c, le->offsets, pg->n_rows, &nd->pg.vals, err);
       lsql_page_free_buffers(pg, c.bufs);
       if (rc != LSQL_OK) { lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
