@@ -67,6 +67,36 @@ static int fixed_from(const uint8_t *p, size_t len, uint64_t n, uint32_t bits, l
   return lsql_vals_append_fixed(out, p, n, err);
 }
 
+int lsql_cenc_fsst_chunk(const lsql_fsst_table *t, const lsql_cenc *ve, uint8_t *const *bufs,
+                         const size_t *lens, size_t nbufs, uint64_t n, lsql_vals *out, lsql_error *err) {
+  if (out->offs.len == 0) {
+    uint64_t z = 0;
+    if (lsql_buf_append(&out->offs, &z, 8) != LSQL_OK) return lsql_err_oom(err);
+  }
+  if (lsql_buf_reserve(&out->offs, (size_t)n * 8 + 8) != LSQL_OK) return lsql_err_oom(err);
+  uint64_t *o = (uint64_t *)(out->offs.data + out->offs.len - 8);
+  int rc;
+  const lsql_cenc *oe = ve && ve->compression_case == C(VARIABLE) ? ve->variable->offsets : NULL;
+  if (oe && !ve->variable->values && oe->compression_case == C(FLAT) && !oe->flat->data &&
+      (oe->flat->bits_per_value == 32 || oe->flat->bits_per_value == 64) && nbufs >= 1) {
+    /* The usual fsst(variable(flat)): offsets and compressed bytes sit in the chunk's buffer, so
+     * decode straight from it into the page's values (no intermediate copy). */
+    unsigned w = (unsigned)oe->flat->bits_per_value;
+    if ((n + 1) * (w / 8) > lens[0]) return lsql_err_corrupt(err, "variable chunk too small for %llu offsets", (unsigned long long)n + 1);
+    rc = lsql_fsst_decode(t, w, bufs[0], bufs[0], lens[0], n, &out->data, o, err);
+  } else {
+    lsql_vals tmp = {.var = true};
+    rc = lsql_cenc_miniblock(ve, bufs, lens, nbufs, n, &tmp, err);
+    if (rc == LSQL_OK) rc = lsql_fsst_decode(t, 64, tmp.offs.data, tmp.data.data, tmp.data.len, n, &out->data, o, err);
+    lsql_vals_free(&tmp);
+  }
+  if (rc == LSQL_OK) {
+    out->offs.len += (size_t)n * 8;
+    out->n += n;
+  }
+  return rc;
+}
+
 int lsql_cenc_miniblock(const lsql_cenc *e, uint8_t *const *bufs, const size_t *lens, size_t nbufs,
                         uint64_t n, lsql_vals *out, lsql_error *err) {
   if (!e) return lsql_err_corrupt(err, "missing value compression");
@@ -101,25 +131,7 @@ int lsql_cenc_miniblock(const lsql_cenc *e, uint8_t *const *bufs, const size_t *
     case C(FSST): {
       lsql_fsst_table t;
       LSQL_TRY(lsql_fsst_table_parse(e->fsst->symbol_table.data, e->fsst->symbol_table.len, &t, err));
-      lsql_vals tmp = {.var = true};
-      int rc = lsql_cenc_miniblock(e->fsst->values, bufs, lens, nbufs, n, &tmp, err);
-      if (rc == LSQL_OK) {
-        if (out->offs.len == 0) {
-          uint64_t z = 0;
-          if (lsql_buf_append(&out->offs, &z, 8) != LSQL_OK) rc = lsql_err_oom(err);
-        }
-        if (rc == LSQL_OK && lsql_buf_reserve(&out->offs, (size_t)n * 8 + 8) != LSQL_OK) rc = lsql_err_oom(err);
-        if (rc == LSQL_OK) {
-          uint64_t *o = (uint64_t *)(out->offs.data + out->offs.len - 8);
-          rc = lsql_fsst_decode(&t, 64, tmp.offs.data, tmp.data.data, tmp.data.len, n, &out->data, o, err);
-          if (rc == LSQL_OK) {
-            out->offs.len += (size_t)n * 8;
-            out->n += n;
-          }
-        }
-      }
-      lsql_vals_free(&tmp);
-      return rc;
+      return lsql_cenc_fsst_chunk(&t, e->fsst->values, bufs, lens, nbufs, n, out, err);
     }
     case C(RLE): {
       const lsql_cenc *ve = e->rle->values;

@@ -10,6 +10,7 @@ typedef struct leaf_state {
   uint32_t col;
   uint64_t *page_start;     /* n_pages+1 first row of each page */
   size_t cur;               /* index of the decoded page, or SIZE_MAX */
+  lsql_prefetch pf;         /* raw buffers of the next pages */
   lsql_dpage dp;
   lsql_leaf_shape shape;
 } leaf_state;
@@ -62,6 +63,7 @@ void lsql_field_reader_free(lsql_field_reader *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n_leaves; i++) {
     lsql_dpage_free(&r->leaves[i].dp);
+    if (!r->leaves[i].missing) lsql_prefetch_free(r->f, r->leaves[i].col, &r->leaves[i].pf);
     lsql_free(r->leaves[i].page_start);
   }
   lsql_free(r->leaves);
@@ -254,10 +256,21 @@ static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, ui
   return acc_vals(acc, &p->vals, va, vb, err);
 }
 
+static size_t page_of(const leaf_state *s, size_t n_pages, uint64_t row) {
+  size_t lo = 0, hi = n_pages;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (s->page_start[mid] <= row) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 static int leaf_read(lsql_field_reader *r, leaf_state *s, lsql_leaf_acc *acc, uint64_t start, uint64_t end, bool *first,
                      lsql_error *err) {
   const lsql_column *col = &r->f->cols[s->col];
   uint64_t row = start;
+  size_t need = end > start && col->n_pages ? page_of(s, col->n_pages, end - 1) : 0;
   while (row < end) {
     /* find the page holding `row` */
     size_t lo = 0, hi = col->n_pages;
@@ -277,7 +290,10 @@ static int leaf_read(lsql_field_reader *r, leaf_state *s, lsql_leaf_acc *acc, ui
     if (s->cur != lo) {
       lsql_dpage_free(&s->dp);
       s->cur = SIZE_MAX;
-      int rc = lsql_decode_page21(r->f, &col->pages[lo], &s->shape, &s->dp, err);
+      uint8_t **bufs = NULL;
+      int rc = lsql_prefetch_take(r->f, s->col, lo, need, &s->pf, &bufs, err);
+      if (rc == LSQL_OK) rc = lsql_decode_page21(r->f, &col->pages[lo], &s->shape, bufs, &s->dp, err);
+      lsql_page_free_buffers(&col->pages[lo], bufs);
       if (rc != LSQL_OK) return lsql_error_prefix(err, "column %u: page %zu: ", s->col, lo), rc;
       s->cur = lo;
     }

@@ -319,3 +319,97 @@ void lsql_page_free_buffers(const lsql_page *pg, uint8_t **bufs) {
   for (size_t i = 0; i < pg->n_buffers; i++) lsql_free(bufs[i]);
   lsql_free(bufs);
 }
+
+/* Read-ahead bounds: the window starts small (a LIMIT query or a take reads little extra) and
+ * doubles while pages are taken in order. Pages the current request needs are always read, up
+ * to PREFETCH_NEED_MAX bytes per refill. */
+#define PREFETCH_MIN ((uint64_t)256 << 10)
+#define PREFETCH_MAX ((uint64_t)1 << 20)
+#define PREFETCH_NEED_MAX ((uint64_t)64 << 20)
+#define PREFETCH_PAGES 256
+
+static uint64_t page_bytes(const lsql_page *pg) {
+  uint64_t b = 0;
+  for (size_t i = 0; i < pg->n_buffers; i++) b += pg->buf_size[i];
+  return b;
+}
+
+static void prefetch_drop(const lsql_column *c, lsql_prefetch *pf) {
+  for (size_t i = 0; i < pf->n; i++)
+    if (pf->bufs[i]) lsql_page_free_buffers(&c->pages[pf->first + i], pf->bufs[i]);
+  lsql_free(pf->bufs);
+  pf->bufs = NULL;
+  pf->first = pf->n = 0;
+}
+
+void lsql_prefetch_free(lsql_file *f, uint32_t col, lsql_prefetch *pf) {
+  if (!pf || !f || col >= f->n_cols) return;
+  prefetch_drop(&f->cols[col], pf);
+  memset(pf, 0, sizeof *pf);
+}
+
+int lsql_prefetch_take(lsql_file *f, uint32_t col, size_t p, size_t need, lsql_prefetch *pf,
+                       uint8_t ***bufs_out, lsql_error *err) {
+  *bufs_out = NULL;
+  const lsql_column *c = &f->cols[col];
+  if (p >= c->n_pages) return lsql_err_corrupt(err, "column %u: page %zu of %zu", col, p, c->n_pages);
+  if (p >= pf->first && p < pf->first + pf->n && pf->bufs[p - pf->first]) {
+    *bufs_out = pf->bufs[p - pf->first];
+    pf->bufs[p - pf->first] = NULL;
+    pf->next = p + 1;
+    return LSQL_OK;
+  }
+  bool in_order = pf->window && p == pf->next;
+  prefetch_drop(c, pf);
+  pf->window = in_order ? LSQL_MIN(pf->window * 2, PREFETCH_MAX) : PREFETCH_MIN;
+  if (need < p) need = p;
+  if (need >= c->n_pages) need = c->n_pages - 1;
+  /* pages p..last: the needed ones (bounded), then read-ahead within the window */
+  size_t last = p;
+  uint64_t bytes = page_bytes(&c->pages[p]), extra = 0;
+  while (last < need && last + 1 - p < PREFETCH_PAGES) {
+    uint64_t b = page_bytes(&c->pages[last + 1]);
+    if (bytes + b > PREFETCH_NEED_MAX) break;
+    bytes += b;
+    last++;
+  }
+  while (last == need && last + 1 < c->n_pages && last + 1 - p < PREFETCH_PAGES) {
+    uint64_t b = page_bytes(&c->pages[last + 1]);
+    if (extra + b > pf->window) break;
+    extra += b;
+    need = ++last;
+  }
+  size_t np = last - p + 1, nr = 0;
+  for (size_t i = p; i <= last; i++) nr += c->pages[i].n_buffers;
+  uint8_t ***all = lsql_calloc(np, sizeof *all);
+  lsql_range *r = lsql_calloc(nr + 1, sizeof *r);
+  int rc = all && r ? LSQL_OK : lsql_err_oom(err);
+  size_t k = 0;
+  for (size_t i = 0; i < np && rc == LSQL_OK; i++) {
+    const lsql_page *pg = &c->pages[p + i];
+    if (!(all[i] = lsql_calloc(pg->n_buffers + 1, sizeof **all))) rc = lsql_err_oom(err);
+    for (size_t b = 0; b < pg->n_buffers && rc == LSQL_OK; b++) {
+      /* +8 slack: kernels may read whole words at the tail. */
+      uint8_t *d = lsql_malloc((size_t)pg->buf_size[b] + 8);
+      if (!d) { rc = lsql_err_oom(err); break; }
+      memset(d + pg->buf_size[b], 0, 8);
+      all[i][b] = d;
+      r[k++] = (lsql_range){pg->buf_off[b], pg->buf_size[b], d};
+    }
+  }
+  if (rc == LSQL_OK && k) rc = lsql_rfile_read_ranges(f->rf, r, k, err);
+  lsql_free(r);
+  if (rc != LSQL_OK) {
+    for (size_t i = 0; all && i < np; i++)
+      if (all[i]) lsql_page_free_buffers(&c->pages[p + i], all[i]);
+    lsql_free(all);
+    return rc;
+  }
+  pf->bufs = all;
+  pf->first = p;
+  pf->n = np;
+  *bufs_out = all[0];
+  all[0] = NULL;
+  pf->next = p + 1;
+  return LSQL_OK;
+}

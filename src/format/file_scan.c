@@ -29,11 +29,74 @@ static void scan_free(scan_state *s) {
   lsql_free(s);
 }
 
+/* Legacy blob columns (2.0 blob columns, 2.1+ blob layout) read from a standalone file as their
+ * bytes, like pylance's LanceFileReader; dataset scans return descriptions instead. */
+static bool is_legacy_blob(const lsql_field *f) { return f->blob && f->type != LSQL_TYPE_STRUCT; }
+
+/* Replaces a batch of blob descriptions (struct<position, size>, file offsets) by a large_binary
+ * array of the blob bytes, all read with one lsql_rfile_read_ranges call. In 2.0 files a null
+ * blob is the description (1, 0). */
+static int blob_materialize(lsql_file *f, struct ArrowArray *a, lsql_error *err) {
+  if (a->n_children != 2 || a->n_buffers < 1)
+    return lsql_err_corrupt(err, "%s: blob descriptions: unexpected array shape", f->path);
+  const struct ArrowArray *pc = a->children[0], *sc = a->children[1];
+  uint64_t n = (uint64_t)a->length;
+  const uint8_t *valid = a->null_count ? a->buffers[0] : NULL; /* NULL: all valid */
+  const uint64_t *pos = (const uint64_t *)pc->buffers[1] + pc->offset + a->offset;
+  const uint64_t *size = (const uint64_t *)sc->buffers[1] + sc->offset + a->offset;
+  bool v20 = f->minor == 0;
+  int64_t *offs = lsql_malloc((n + 1) * sizeof *offs);
+  uint8_t *vout = lsql_calloc(lsql_bitmap_bytes(n) + 1, 1);
+  lsql_range *rs = lsql_malloc((n ? n : 1) * sizeof *rs);
+  uint8_t *data = NULL;
+  int rc = offs && vout && rs ? LSQL_OK : lsql_err_oom(err);
+  uint64_t total = 0, nr = 0;
+  int64_t nulls = 0;
+  for (uint64_t i = 0; rc == LSQL_OK && i < n; i++) {
+    offs[i] = (int64_t)total;
+    bool ok = !valid || lsql_bit_get(valid, (uint64_t)a->offset + i);
+    if (ok && v20 && pos[i] == 1 && size[i] == 0) ok = false;
+    if (!ok) { nulls++; continue; }
+    lsql_bit_set(vout, i);
+    if (lsql_range_bad(pos[i], size[i], f->size) || lsql_add_overflow_u64(total, size[i], &total) ||
+        total > (uint64_t)INT64_MAX)
+      rc = lsql_err_corrupt(err, "%s: blob %llu at %llu+%llu is outside the file (%llu bytes)", f->path,
+                            (unsigned long long)i, (unsigned long long)pos[i], (unsigned long long)size[i],
+                            (unsigned long long)f->size);
+  }
+  if (rc == LSQL_OK) {
+    offs[n] = (int64_t)total;
+    if (!(data = lsql_malloc(total ? total : 1))) rc = lsql_err_oom(err);
+  }
+  for (uint64_t i = 0; rc == LSQL_OK && i < n; i++)
+    if (lsql_bit_get(vout, i) && size[i]) rs[nr++] = (lsql_range){pos[i], size[i], data + offs[i]};
+  if (rc == LSQL_OK && nr) rc = lsql_rfile_read_ranges(f->rf, rs, nr, err);
+  lsql_free(rs);
+  struct ArrowArray out = {0};
+  if (rc == LSQL_OK && lsql_arrow_array_init(&out, 3, 0) != LSQL_OK) rc = lsql_err_oom(err);
+  if (rc != LSQL_OK) {
+    lsql_free(offs);
+    lsql_free(vout);
+    lsql_free(data);
+    return rc;
+  }
+  out.length = (int64_t)n;
+  out.null_count = nulls;
+  lsql_arrow_array_set_buffer(&out, 0, nulls ? vout : NULL);
+  if (!nulls) lsql_free(vout);
+  lsql_arrow_array_set_buffer(&out, 1, offs);
+  lsql_arrow_array_set_buffer(&out, 2, data);
+  lsql_arrow_array_reset(a);
+  lsql_arrow_array_move(&out, a);
+  return LSQL_OK;
+}
+
 static int stream_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
   scan_state *s = st->private_data;
   if (lsql_arrow_schema_init(out, "+s", "", 0, (int64_t)s->n_sel) != LSQL_OK) return 12;
   for (size_t i = 0; i < s->n_sel; i++)
-    if (lsql_field_to_arrow(s->sel[i], out->children[i], &s->err) != LSQL_OK) {
+    if ((is_legacy_blob(s->sel[i]) ? lsql_field_to_arrow_declared(s->sel[i], out->children[i], &s->err)
+                                   : lsql_field_to_arrow(s->sel[i], out->children[i], &s->err)) != LSQL_OK) {
       lsql_arrow_schema_reset(out);
       return 22;
     }
@@ -57,7 +120,8 @@ static int stream_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   out->length = (int64_t)n;
   lsql_row_selection sel = {s->next_row, n, NULL};
   for (size_t i = 0; i < s->n_sel; i++) {
-    if (lsql_field_reader_read(s->readers[i], &sel, out->children[i], &s->err) != LSQL_OK) {
+    if (lsql_field_reader_read(s->readers[i], &sel, out->children[i], &s->err) != LSQL_OK ||
+        (is_legacy_blob(s->sel[i]) && blob_materialize(s->f, out->children[i], &s->err) != LSQL_OK)) {
       lsql_arrow_array_reset(out);
       return 5;
     }

@@ -52,6 +52,8 @@ struct lsql_field {
   size_t *meta_value_lens;
   bool packed;           /* lance-encoding:packed (struct stored as one column) */
   bool blob;             /* blob column (lance-encoding:blob or blob v2) */
+  lsql_field *declared;  /* blob v2 only: the field as declared (lance.blob.v2 extension struct);
+                            this field itself is rewritten to the description struct scans read */
 };
 
 typedef struct lsql_schema {
@@ -83,9 +85,14 @@ int lsql_schema_build(const lsql_pb_field *fields, size_t n, lsql_schema *out, l
 void lsql_schema_free(lsql_schema *s);
 /* Parses one logical type string into f's type fields (type, unit, tz, precision, ...). */
 int lsql_logical_type_parse(const char *logical_type, lsql_field *f, lsql_error *err);
-/* Arrow schema of a field / of a whole schema (struct "+s" with the top-level fields). */
+/* Arrow schema of a field / of a whole schema (struct "+s" with the top-level fields), as scans
+ * read them: blob columns are their descriptions (like pylance's to_table()). */
 int lsql_field_to_arrow(const lsql_field *f, struct ArrowSchema *out, lsql_error *err);
 int lsql_schema_to_arrow(const lsql_schema *s, struct ArrowSchema *out, lsql_error *err);
+/* The declared schema (pylance's Dataset.schema): legacy blobs as large_binary with the
+ * lance-encoding:blob marker, blob v2 as the lance.blob.v2 extension struct. */
+int lsql_schema_to_arrow_declared(const lsql_schema *s, struct ArrowSchema *out, lsql_error *err);
+int lsql_field_to_arrow_declared(const lsql_field *f, struct ArrowSchema *out, lsql_error *err);
 /* Top-level field by name, or NULL. */
 const lsql_field *lsql_schema_find(const lsql_schema *s, const char *name);
 /* Field anywhere in the tree by Lance id, or NULL. */

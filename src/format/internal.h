@@ -7,6 +7,7 @@
 #include "file.pb-c.h"
 #include "file2.pb-c.h"
 #include "format/format.h"
+#include "format/encoding/kernels.h"
 
 typedef struct lsql_page {
   uint64_t n_rows;                 /* Page.length */
@@ -84,8 +85,25 @@ typedef struct lsql_leaf_shape {
 int lsql_page_read_buffers(lsql_file *f, const lsql_page *pg, uint8_t ***bufs, lsql_error *err);
 void lsql_page_free_buffers(const lsql_page *pg, uint8_t **bufs);
 
-/* 2.1+ page decode (whole page). */
-int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape,
+/* Raw buffers of the upcoming pages of one column, read together so that an object store makes
+ * one (coalescable) request for many small pages instead of one per page. Zero-initialise. */
+typedef struct lsql_prefetch {
+  size_t first, n;      /* pages [first, first + n) were read */
+  uint8_t ***bufs;      /* bufs[i]: buffers of page first + i; NULL once handed out */
+  uint64_t window;      /* read-ahead bytes (beyond the needed pages) of the last refill */
+  size_t next;          /* the page after the last one handed out */
+} lsql_prefetch;
+/* Hands out the buffers of page p of column col (the caller frees them with
+ * lsql_page_free_buffers). When p is not held, one lsql_rfile_read_ranges call reads pages
+ * p..need (all wanted by the current request) plus read-ahead pages; the read-ahead grows while
+ * pages are taken in order and is bounded, so random access reads little extra. */
+int lsql_prefetch_take(lsql_file *f, uint32_t col, size_t p, size_t need, lsql_prefetch *pf,
+                       uint8_t ***bufs, lsql_error *err);
+void lsql_prefetch_free(lsql_file *f, uint32_t col, lsql_prefetch *pf);
+
+/* 2.1+ page decode (whole page) from the page's buffers (borrowed; decoders may take one over
+ * and leave NULL in its slot). */
+int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape, uint8_t **bufs,
                        lsql_dpage *out, lsql_error *err);
 
 /* Compressive encoding interpreters (compressive.c). */
@@ -94,6 +112,9 @@ int lsql_cenc_miniblock(const lsql_cenc *e, uint8_t *const *bufs, const size_t *
                         uint64_t n, lsql_vals *out, lsql_error *err);
 int lsql_cenc_block(const lsql_cenc *e, const uint8_t *buf, size_t len, uint64_t n, lsql_vals *out,
                     lsql_error *err);
+/* One mini-block chunk of fsst(values) with an already parsed symbol table (pages parse it once). */
+int lsql_cenc_fsst_chunk(const lsql_fsst_table *t, const lsql_cenc *values, uint8_t *const *bufs,
+                         const size_t *lens, size_t nbufs, uint64_t n, lsql_vals *out, lsql_error *err);
 /* Decodes block-compressed u16 levels. */
 int lsql_cenc_levels(const lsql_cenc *e, const uint8_t *buf, size_t len, uint64_t n, uint16_t *out,
                      lsql_error *err);

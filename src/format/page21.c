@@ -120,6 +120,11 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
   if ((rc = vals_shape(mb->value_compression, vdst, err)) != LSQL_OK) goto done;
   if (!use_dict && vdst->var && lsql_buf_reserve(&vdst->data, data_len) != LSQL_OK) { rc = lsql_err_oom(err); goto done; }
   if (!use_dict && !vdst->var && vdst->bits >= 8 && lsql_buf_reserve(&vdst->data, (size_t)mb->num_items * (vdst->bits / 8)) != LSQL_OK) { rc = lsql_err_oom(err); goto done; }
+  /* FSST values: parse the symbol table once per page, not once per chunk. */
+  lsql_fsst_table fsst;
+  const lsql_cenc *vc = mb->value_compression;
+  bool is_fsst = !use_dict && vc && vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FSST;
+  if (is_fsst && (rc = lsql_fsst_table_parse(vc->fsst->symbol_table.data, vc->fsst->symbol_table.len, &fsst, err)) != LSQL_OK) goto done;
   bool has_rep = mb->rep_compression != NULL, has_def = mb->def_compression != NULL;
   lsql_buf rep = LSQL_BUF_INIT, def = LSQL_BUF_INIT;
   uint64_t pos = 0, values_seen = 0, levels = 0;
@@ -188,7 +193,8 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
     } else {
       levels += nv;
     }
-    if (nv && (rc = lsql_cenc_miniblock(mb->value_compression, vb, vl, (size_t)mb->num_buffers, nv, vdst, err)) != LSQL_OK) {
+    if (nv && (rc = is_fsst ? lsql_cenc_fsst_chunk(&fsst, vc->fsst->values, vb, vl, (size_t)mb->num_buffers, nv, vdst, err)
+                            : lsql_cenc_miniblock(vc, vb, vl, (size_t)mb->num_buffers, nv, vdst, err)) != LSQL_OK) {
       lsql_error_prefix(err, "chunk %zu: ", c);
       break;
     }
@@ -595,12 +601,13 @@ static int decode_constant(const lsql_page *pg, const Lance__Encodings21__Consta
 /* 2.1 blob pages: the inner layout holds (position, size) descriptions; null rows carry their
  * def level in the position's upper bits. The output stays 128-bit descriptions. */
 static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings21__BlobLayout *bl,
-                       const lsql_leaf_shape *shape, lsql_dpage *out, lsql_error *err) {
+                       const lsql_leaf_shape *shape, uint8_t **bufs, lsql_dpage *out, lsql_error *err) {
   if (!bl->inner_layout || bl->inner_layout->layout_case == L(BLOB_LAYOUT)) return lsql_err_corrupt(err, "blob layout without a valid inner layout");
   lsql_page inner = *pg;
   inner.layout = bl->inner_layout;
   lsql_dpage d;
-  LSQL_TRY(lsql_decode_page21(f, &inner, shape, &d, err));
+  /* the inner layout describes the same page buffers: no second read */
+  LSQL_TRY(lsql_decode_page21(f, &inner, shape, bufs, &d, err));
   int rc = LSQL_OK;
   if (d.rep || d.vals.var || (d.vals.bits != 128 && d.vals.n)) rc = lsql_err(err, LSQL_EUNSUPPORTED, "blob descriptions of this shape");
   else if (d.n_levels != d.vals.n) rc = lsql_err_corrupt(err, "blob descriptions: %llu levels, %llu values", (unsigned long long)d.n_levels, (unsigned long long)d.vals.n);
@@ -626,23 +633,20 @@ static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings
   return rc;
 }
 
-int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape, lsql_dpage *out,
-                       lsql_error *err) {
+int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape, uint8_t **bufs,
+                       lsql_dpage *out, lsql_error *err) {
   memset(out, 0, sizeof *out);
   const Lance__Encodings21__PageLayout *pl = pg->layout;
   if (!pl) return lsql_err_corrupt(err, "page has no layout");
-  uint8_t **bufs = NULL;
-  LSQL_TRY(lsql_page_read_buffers(f, pg, &bufs, err));
   int rc;
   switch (pl->layout_case) {
     case L(MINI_BLOCK_LAYOUT): rc = decode_miniblock(f, pg, pl->mini_block_layout, shape, bufs, out, err); break;
     case L(FULL_ZIP_LAYOUT): rc = decode_fullzip(pg, pl->full_zip_layout, shape, bufs, out, err); break;
     case L(CONSTANT_LAYOUT): rc = decode_constant(pg, pl->constant_layout, shape, bufs, out, err); break;
-    case L(BLOB_LAYOUT): rc = decode_blob(f, pg, pl->blob_layout, shape, out, err); break;
+    case L(BLOB_LAYOUT): rc = decode_blob(f, pg, pl->blob_layout, shape, bufs, out, err); break;
     case L(SPARSE_LAYOUT): rc = lsql_err(err, LSQL_EUNSUPPORTED, "sparse layout (file version 2.3)"); break;
     default: rc = lsql_err_corrupt(err, "unknown page layout %d", (int)pl->layout_case);
   }
-  lsql_page_free_buffers(pg, bufs);
   if (rc == LSQL_OK) rc = index_rows(out, pg->n_rows, err);
   if (rc != LSQL_OK) lsql_dpage_free(out);
   return rc;

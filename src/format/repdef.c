@@ -493,9 +493,19 @@ static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t 
   uint8_t *ix = lsql_malloc((size_t)n * ib + 1);
   if (!ix) return lsql_err_oom(err);
   if (a->vals.n != n) { lsql_free(ix); return lsql_err_corrupt(err, "%llu dictionary indices for %llu slots", (unsigned long long)a->vals.n, (unsigned long long)n); }
-  const uint32_t *src = (const uint32_t *)a->vals.data.data;
+  /* Indices are u32 from the 2.1 decoder but keep the page's width from the 2.0 one: read by
+   * width, after checking the bytes are there (a corrupt 2.0 page overflowed here, found by
+   * fuzz_file_reader: crash-3d24864...). */
+  const unsigned sw = a->vals.bits / 8;
+  if (a->vals.var || (sw != 1 && sw != 2 && sw != 4 && sw != 8) || a->vals.data.len / sw < n) {
+    lsql_free(ix);
+    return lsql_err_corrupt(err, "dictionary indices of %u bits, %zu bytes for %llu slots", a->vals.bits,
+                            a->vals.data.len, (unsigned long long)n);
+  }
+  const uint8_t *src = a->vals.data.data;
   for (uint64_t i = 0; i < n; i++) {
-    uint64_t v = src[i];
+    uint64_t v = sw == 1 ? src[i] : sw == 2 ? lsql_load_le16(src + 2 * i)
+               : sw == 4 ? lsql_load_le32(src + 4 * i) : lsql_load_le64(src + 8 * i);
     if (a->has_dict && v >= a->dict.n) v = 0;
     memcpy(ix + i * ib, &v, (size_t)ib);
   }

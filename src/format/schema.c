@@ -20,6 +20,8 @@ static void field_clear(lsql_field *f) {
   lsql_free(f->meta_keys);
   lsql_free(f->meta_values);
   lsql_free(f->meta_value_lens);
+  if (f->declared) field_clear(f->declared);
+  lsql_free(f->declared);
   memset(f, 0, sizeof *f);
 }
 
@@ -192,7 +194,11 @@ static int fill_field(const lsql_pb_field *pf, lsql_field *f, lsql_error *err) {
   if (!(f->name = lsql_strdup(pf->name ? pf->name : "")) ||
       !(f->logical_type = lsql_strdup(pf->logical_type ? pf->logical_type : "")))
     return lsql_err_oom(err);
-  size_t nm = pf->n_metadata + (pf->extension_name && *pf->extension_name ? 1 : 0);
+  /* Field.extension_name becomes ARROW:extension:name unless the metadata already carries it. */
+  bool add_ext = pf->extension_name && *pf->extension_name;
+  for (size_t i = 0; add_ext && i < pf->n_metadata; i++)
+    if (pf->meta_keys[i] && !strcmp(pf->meta_keys[i], "ARROW:extension:name")) add_ext = false;
+  size_t nm = pf->n_metadata + (add_ext ? 1 : 0);
   if (nm) {
     f->meta_keys = lsql_calloc(nm, sizeof(char *));
     f->meta_values = lsql_calloc(nm, sizeof(char *));
@@ -265,21 +271,24 @@ static int blob_v2_descriptions(lsql_field *f, lsql_error *err) {
   }
   static const char *names[] = {"kind", "position", "size", "blob_id", "blob_uri"};
   static const char *types[] = {"uint8", "uint64", "uint64", "uint32", "string"};
-  for (size_t i = 0; i < f->n_children; i++) field_clear(&f->children[i]);
-  lsql_free(f->children);
+  /* Keep the declared field (children and metadata move over) for the declared schema. */
+  lsql_field *d = lsql_calloc(1, sizeof *d);
+  if (!d) return lsql_err_oom(err);
+  *d = *f;
+  d->declared = NULL;
+  f->declared = d;
+  f->name = f->logical_type = f->timezone = NULL;
   f->children = NULL;
   f->n_children = 0;
+  f->meta_keys = f->meta_values = NULL;
+  f->meta_value_lens = NULL;
+  f->n_metadata = 0;
+  if (!(f->name = lsql_strdup(d->name)) || !(f->logical_type = lsql_strdup(d->logical_type)))
+    return lsql_err_oom(err);
   for (int i = 0; i < 5; i++) {
     LSQL_TRY(add_child(f, names[i], types[i], err));
     f->children[i].nullable = false;
   }
-  for (size_t i = 0; i < f->n_metadata; i++) {
-    lsql_free(f->meta_keys[i]);
-    lsql_free(f->meta_values[i]);
-  }
-  lsql_free(f->meta_keys);
-  lsql_free(f->meta_values);
-  lsql_free(f->meta_value_lens);
   f->n_metadata = 0;
   f->meta_keys = lsql_calloc(2, sizeof(char *));
   f->meta_values = lsql_calloc(2, sizeof(char *));
@@ -316,6 +325,14 @@ int lsql_schema_build(const lsql_pb_field *pfs, size_t n, lsql_schema *out, lsql
     lsql_field **slot_arr;
     size_t *slot_n;
     lsql_field *parent = NULL;
+    /* Readers size id-indexed arrays by the largest id, so an id read from a corrupt file must
+     * not size an allocation: 2^24 is far beyond any real schema's history of fields. */
+    if (nf.id > (1 << 24) || nf.parent_id > (1 << 24)) {
+      field_clear(&nf);
+      rc = lsql_err_corrupt(err, "field \"%s\": field id %d / parent id %d exceeds the limit of %d",
+                            pfs[i].name, (int)pfs[i].id, (int)pfs[i].parent_id, 1 << 24);
+      goto fail;
+    }
     if (nf.parent_id < -1) { /* -1 marks a top-level field; anything lower is dangling */
       field_clear(&nf);
       rc = lsql_err_corrupt(err, "field \"%s\": invalid parent id %d", pfs[i].name, (int)pfs[i].parent_id);
@@ -413,9 +430,10 @@ static const char *simple_format(lsql_type t) {
   }
 }
 
-static int field_arrow(const lsql_field *f, struct ArrowSchema *out, lsql_error *err) {
+static int field_arrow(const lsql_field *f, bool declared, struct ArrowSchema *out, lsql_error *err) {
   char fmt[300];
-  if (f->blob && f->type != LSQL_TYPE_STRUCT) {
+  if (declared && f->declared) f = f->declared;
+  if (!declared && f->blob && f->type != LSQL_TYPE_STRUCT) {
     /* Blob columns read as their descriptions, like pylance's to_table(). */
     if (lsql_arrow_schema_init(out, "+s", f->name, f->nullable ? ARROW_FLAG_NULLABLE : 0, 2) != LSQL_OK ||
         lsql_arrow_schema_init(out->children[0], "L", "position", ARROW_FLAG_NULLABLE, 0) != LSQL_OK ||
@@ -455,33 +473,47 @@ static int field_arrow(const lsql_field *f, struct ArrowSchema *out, lsql_error 
       lsql_arrow_schema_set_metadata(out, f->n_metadata, (const char *const *)f->meta_keys,
                                      (const char *const *)f->meta_values, f->meta_value_lens) != LSQL_OK)
     return lsql_err_oom(err);
-  for (size_t i = 0; i < nch; i++) LSQL_TRY(field_arrow(&f->children[i], out->children[i], err));
+  for (size_t i = 0; i < nch; i++) LSQL_TRY(field_arrow(&f->children[i], declared, out->children[i], err));
   if (f->type == LSQL_TYPE_DICTIONARY) {
     struct ArrowSchema *d = lsql_arrow_schema_alloc_dictionary(out);
     if (!d) return lsql_err_oom(err);
     if (lsql_arrow_schema_init(d, fmt, NULL, ARROW_FLAG_NULLABLE, (int64_t)value->n_children) != LSQL_OK)
       return lsql_err_oom(err);
     for (size_t i = 0; i < value->n_children; i++)
-      LSQL_TRY(field_arrow(&value->children[i], d->children[i], err));
+      LSQL_TRY(field_arrow(&value->children[i], declared, d->children[i], err));
   }
   return LSQL_OK;
 }
 
 int lsql_field_to_arrow(const lsql_field *f, struct ArrowSchema *out, lsql_error *err) {
-  int rc = field_arrow(f, out, err);
+  int rc = field_arrow(f, false, out, err);
   if (rc != LSQL_OK) lsql_arrow_schema_reset(out);
   return rc;
 }
 
-int lsql_schema_to_arrow(const lsql_schema *s, struct ArrowSchema *out, lsql_error *err) {
+int lsql_field_to_arrow_declared(const lsql_field *f, struct ArrowSchema *out, lsql_error *err) {
+  int rc = field_arrow(f, true, out, err);
+  if (rc != LSQL_OK) lsql_arrow_schema_reset(out);
+  return rc;
+}
+
+static int schema_arrow(const lsql_schema *s, bool declared, struct ArrowSchema *out, lsql_error *err) {
   if (lsql_arrow_schema_init(out, "+s", "", 0, (int64_t)s->n_fields) != LSQL_OK) return lsql_err_oom(err);
   int rc = LSQL_OK;
   for (size_t i = 0; i < s->n_fields && rc == LSQL_OK; i++)
-    rc = field_arrow(&s->fields[i], out->children[i], err);
+    rc = field_arrow(&s->fields[i], declared, out->children[i], err);
   if (rc == LSQL_OK && s->n_metadata &&
       lsql_arrow_schema_set_metadata(out, s->n_metadata, (const char *const *)s->meta_keys,
                                      (const char *const *)s->meta_values, s->meta_value_lens) != LSQL_OK)
     rc = lsql_err_oom(err);
   if (rc != LSQL_OK) lsql_arrow_schema_reset(out);
   return rc;
+}
+
+int lsql_schema_to_arrow(const lsql_schema *s, struct ArrowSchema *out, lsql_error *err) {
+  return schema_arrow(s, false, out, err);
+}
+
+int lsql_schema_to_arrow_declared(const lsql_schema *s, struct ArrowSchema *out, lsql_error *err) {
+  return schema_arrow(s, true, out, err);
 }

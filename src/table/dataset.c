@@ -512,7 +512,15 @@ int lsql_dataset_count_rows(lsql_dataset *ds, uint64_t *out, lsql_error *err) {
   return LSQL_OK;
 }
 
+/* The declared schema, like pylance's Dataset.schema (blob columns as declared). */
 int lsql_dataset_schema(lsql_dataset *ds, struct ArrowSchema *out, lsql_error *err) {
+  if (!ds || !out) return lsql_err(err, LSQL_EINVAL, "NULL argument");
+  int rc = lsql_schema_to_arrow_declared(&ds->schema, out, err);
+  if (rc) lsql_error_prefix(err, "%s: version %" PRIu64 ": ", ds->uri, ds->version);
+  return rc;
+}
+
+int lsql_table_scan_schema(lsql_dataset *ds, struct ArrowSchema *out, lsql_error *err) {
   if (!ds || !out) return lsql_err(err, LSQL_EINVAL, "NULL argument");
   int rc = lsql_schema_to_arrow(&ds->schema, out, err);
   if (rc) lsql_error_prefix(err, "%s: version %" PRIu64 ": ", ds->uri, ds->version);

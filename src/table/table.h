@@ -69,6 +69,10 @@ struct lsql_dataset {
   int32_t max_field_id;
 };
 
+/* Arrow schema of a full scan's stream (what lsql_dataset_scan returns without virtual columns):
+ * blob columns are their descriptions, while lsql_dataset_schema gives the declared types. */
+int lsql_table_scan_schema(lsql_dataset *ds, struct ArrowSchema *out, lsql_error *err);
+
 /* Opens a dataset with an existing store (the namespace layer passes the store it built from
  * storage options). The dataset takes its own store reference. */
 int lsql_table_open(lsql_store *st, const char *uri, const lsql_open_options *opts,

@@ -1,7 +1,7 @@
 """File-reader recipes: small single files written with pylance's LanceFileWriter at 2.0, 2.1 and
 2.2, one column each (primitives, nulls, strings through FSST / dictionaries / full-zip, nested
 lists and structs, vectors, maps, forced encodings), read with lsql_file_scan and compared with
-LanceFileReader. Blob columns are compared with the dataset's to_table() (descriptions)."""
+LanceFileReader. Blob columns read as bytes from a file, as descriptions from a dataset scan."""
 import os
 import random
 import string
@@ -131,18 +131,29 @@ def test_recipe(tmp_path, lib, name, version):
 
 @pytest.mark.parametrize("version", ["2.0", "2.1"])
 def test_blob_descriptions(tmp_path, lib, version):
+    """A legacy blob column reads as its bytes from a standalone file (like LanceFileReader) and as
+    descriptions from a dataset scan (like to_table()); the dataset schema is the declared type."""
     import glob
 
     import lance
+    from lance.file import LanceFileReader
     f = pa.field("b", pa.large_binary(), metadata={"lance-encoding:blob": "true"})
     data = pa.array([b"abc", None, b"", b"x" * 100, None] * 50, pa.large_binary())
     ds = lance.write_dataset(pa.table({"b": data}, schema=pa.schema([f])), str(tmp_path / "ds"),
                              data_storage_version=version)
-    expected = ds.to_table()
     (path,) = glob.glob(str(tmp_path / "ds" / "data" / "*.lance"))
+    expected = LanceFileReader(path).read_all().to_table()
     ours = lsql.file_scan(path)
     assert ours.schema.equals(expected.schema, check_metadata=True), (ours.schema, expected.schema)
     assert ours.equals(expected)
+    assert ours.column("b").to_pylist() == data.to_pylist()
+    with lsql.Dataset(str(tmp_path / "ds")) as d:
+        scanned = d.scan()
+        declared = d.schema()
+    described = ds.to_table()
+    assert scanned.schema.equals(described.schema, check_metadata=True), (scanned.schema, described.schema)
+    assert scanned.equals(described)
+    assert declared.equals(ds.schema, check_metadata=True), (declared, ds.schema)
 
 
 def test_legacy_and_corrupt(tmp_path, lib):

@@ -27,6 +27,7 @@ int lsql_fsst_table_parse(const uint8_t *src, size_t src_len, lsql_fsst_table *o
       return lsql_err_corrupt(err, "fsst: symbol %u has length %u (expected 1..8)", i, lens[i]);
   }
   if (out->n_symbols == 255) out->lens[FSST_ESC] = 0; /* code 255 is always the escape */
+  for (unsigned c = 0; c < 256; c++) out->size_tab[c] = out->lens[c] ? out->lens[c] : (uint64_t)1 << 40;
   return LSQL_OK;
 }
 
@@ -48,31 +49,46 @@ int lsql_fsst_decode(const lsql_fsst_table *t, unsigned in_offset_bits, const vo
     return lsql_err_corrupt(err, "fsst: offset 0 is %llu, past the %zu data bytes",
                             (unsigned long long)prev, in_bytes_len);
   uint64_t total = 0;
-  for (uint64_t i = 0; i < n; i++) {
+  for (uint64_t i = 0; i < n; i++) { /* offsets only: a cheap loop over n */
     const uint64_t end = load_off(in_offsets, in_offset_bits, i + 1);
     if (LSQL_UNLIKELY(end < prev || end > in_bytes_len))
       return lsql_err_corrupt(err, "fsst: string %llu spans bytes %llu..%llu of %zu",
                               (unsigned long long)i, (unsigned long long)prev,
                               (unsigned long long)end, in_bytes_len);
-    if (t->compressed) {
-      for (uint64_t p = prev; p < end;) {
-        const uint8_t c = in_bytes[p];
-        if (c == FSST_ESC) {
-          if (LSQL_UNLIKELY(p + 1 >= end))
-            return lsql_err_corrupt(err, "fsst: string %llu ends with an escape code",
-                                    (unsigned long long)i);
-          total += 1;
-          p += 2;
-        } else {
-          if (LSQL_UNLIKELY(t->lens[c] == 0))
-            return lsql_err_corrupt(err, "fsst: string %llu: code %u >= %u symbols",
-                                    (unsigned long long)i, c, t->n_symbols);
-          total += t->lens[c];
-          p += 1;
+    prev = end;
+  }
+  if (t->compressed) {
+    /* Output size. The strings are contiguous, so without escapes it is a branch-free sum of
+     * symbol lengths over [first, prev); the high bits count codes that are not symbols. Any
+     * escape (or bad code) takes the exact per-string walk, which also validates. */
+    const uint64_t *tab = t->size_tab;
+    uint64_t acc = 0;
+    for (uint64_t p = first; p < prev; p++) acc += tab[in_bytes[p]];
+    if (LSQL_LIKELY(prev - first < ((uint64_t)1 << 37) && (acc >> 40) == 0)) {
+      total = acc;
+    } else {
+      uint64_t s = first;
+      for (uint64_t i = 0; i < n; i++) {
+        const uint64_t end = load_off(in_offsets, in_offset_bits, i + 1);
+        for (uint64_t p = s; p < end;) {
+          const uint8_t c = in_bytes[p];
+          if (c == FSST_ESC) {
+            if (LSQL_UNLIKELY(p + 1 >= end))
+              return lsql_err_corrupt(err, "fsst: string %llu ends with an escape code",
+                                      (unsigned long long)i);
+            total += 1;
+            p += 2;
+          } else {
+            if (LSQL_UNLIKELY(t->lens[c] == 0))
+              return lsql_err_corrupt(err, "fsst: string %llu: code %u >= %u symbols",
+                                      (unsigned long long)i, c, t->n_symbols);
+            total += t->lens[c];
+            p += 1;
+          }
         }
+        s = end;
       }
     }
-    prev = end;
   }
   if (!t->compressed) { /* strings stored verbatim: copy and rebase the offsets */
     if (lsql_buf_append(out_bytes, in_bytes + first, (size_t)(prev - first)) != LSQL_OK)

@@ -74,6 +74,7 @@ typedef struct lsql_fsst_table {
   uint8_t lens[256];      /* 1..8 */
   unsigned n_symbols;
   bool compressed;        /* false: strings were stored verbatim */
+  uint64_t size_tab[256]; /* lens[c], or 1 << 40 for escapes / non-symbols (output sizing) */
 } lsql_fsst_table;
 
 /* Parses Lance's serialized FSST symbol table (2312 bytes: u64 header with magic "FSST",
