@@ -1,5 +1,9 @@
 /* The DuckDB table functions of a session:
  *   lance_scan(name VARCHAR, version := BIGINT, tag := VARCHAR, with_rowid := BOOLEAN)
+ *   __lance_view_scan(name VARCHAR, dummy VARCHAR): what the session's views read. Same as
+ *     lance_scan(name) behind a leading always-NULL BOOLEAN column `dummy` (the views EXCLUDE it),
+ *     so a query that needs no column (count(*)) gets that column projected and is answered from
+ *     the exact row count without decoding anything.
  *   lance_tables(catalog := VARCHAR, schema := VARCHAR) -> (catalog, schema, name): names only,
  *     listed live from the namespaces (no dataset is opened).
  * lance_scan binds by opening the dataset (session cache), pushes the projection into the dataset
@@ -27,7 +31,8 @@ typedef struct scan_bind {
   idx_t conn_id;  /* connection of the binding query (progress is counted per query) */
   lsql_sql_table *t;
   bool with_rowid;
-  idx_t n_cols;  /* dataset columns (without _rowid) */
+  idx_t first;   /* 1 when column 0 is the view's dummy column, else 0 */
+  idx_t n_cols;  /* dataset columns (without _rowid or the dummy) */
 } scan_bind;
 
 typedef struct scan_global {
@@ -37,7 +42,10 @@ typedef struct scan_global {
   struct ArrowSchema schema;  /* stream schema */
   idx_t n_out;
   int64_t *src;               /* output column j <- stream child src[j] */
+  bool *null_out;             /* output column j is the dummy column (all NULL) */
   bool done;
+  bool count_only;            /* only the dummy is projected: no scan, just `remaining` rows */
+  atomic_uint_fast64_t remaining;
   unsigned cancel_gen;
   lsql_sql_query *q;          /* progress counters of the running query (NULL: not counted) */
 } scan_global;
@@ -61,40 +69,50 @@ static void scan_bind_free(void *p) {
   lsql_free(b);
 }
 
-static void scan_bind_fn(duckdb_bind_info info) {
+static void scan_bind_common(duckdb_bind_info info, bool view) {
   lsql_session *s = duckdb_bind_get_extra_info(info);
   lsql_error e = {0};
   duckdb_value v = duckdb_bind_get_parameter(info, 0);
   char *name = v ? duckdb_get_varchar(v) : NULL;
   if (v) duckdb_destroy_value(&v);
+  char *dummy = NULL;
+  if (view && (v = duckdb_bind_get_parameter(info, 1))) {
+    if (!duckdb_is_null_value(v)) dummy = duckdb_get_varchar(v);
+    duckdb_destroy_value(&v);
+  }
   int64_t version = 0;
   char *tag = NULL;
   bool with_rowid = false;
-  if ((v = duckdb_bind_get_named_parameter(info, "version"))) {
+  if (view) {
+    /* no named parameters: the view always reads the latest version */
+  } else if ((v = duckdb_bind_get_named_parameter(info, "version"))) {
     if (!duckdb_is_null_value(v)) version = duckdb_get_int64(v);
     duckdb_destroy_value(&v);
   }
-  if ((v = duckdb_bind_get_named_parameter(info, "tag"))) {
+  if (!view && (v = duckdb_bind_get_named_parameter(info, "tag"))) {
     if (!duckdb_is_null_value(v)) tag = duckdb_get_varchar(v);
     duckdb_destroy_value(&v);
   }
-  if ((v = duckdb_bind_get_named_parameter(info, "with_rowid"))) {
+  if (!view && (v = duckdb_bind_get_named_parameter(info, "with_rowid"))) {
     if (!duckdb_is_null_value(v)) with_rowid = duckdb_get_bool(v);
     duckdb_destroy_value(&v);
   }
   lsql_sql_table *t = NULL;
   int rc;
   if (!name) rc = lsql_err(&e, LSQL_EINVAL, "lance_scan: table name is NULL");
+  else if (view && !dummy) rc = lsql_err(&e, LSQL_EINVAL, "lance_scan: dummy column name is NULL");
   else if (version < 0) rc = lsql_err(&e, LSQL_EINVAL, "lance_scan: version must be positive");
   else rc = lsql_sql_table_get(s, name, version, tag, &t, &e);
   if (name) duckdb_free(name);
   if (tag) duckdb_free(tag);
   if (rc != LSQL_OK) {
+    if (dummy) duckdb_free(dummy);
     bind_error(info, &e);
     return;
   }
   scan_bind *b = lsql_calloc(1, sizeof *b);
   if (!b) {
+    if (dummy) duckdb_free(dummy);
     lsql_sql_table_unref(t);
     lsql_err_oom(&e);
     bind_error(info, &e);
@@ -108,6 +126,13 @@ static void scan_bind_fn(duckdb_bind_info info) {
   if (ctx) duckdb_destroy_client_context(&ctx);
   b->with_rowid = with_rowid;
   b->n_cols = (idx_t)t->schema.n_children;
+  if (dummy) {
+    duckdb_logical_type lt = duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
+    duckdb_bind_add_result_column(info, dummy, lt);
+    duckdb_destroy_logical_type(&lt);
+    duckdb_free(dummy);
+    b->first = 1;
+  }
   for (idx_t i = 0; i < b->n_cols; i++) {
     duckdb_logical_type lt;
     const struct ArrowSchema *c = t->schema.children[i];
@@ -129,6 +154,18 @@ static void scan_bind_fn(duckdb_bind_info info) {
   duckdb_bind_set_bind_data(info, b, scan_bind_free);
 }
 
+static void scan_bind_fn(duckdb_bind_info info) { scan_bind_common(info, false); }
+static void view_scan_bind_fn(duckdb_bind_info info) { scan_bind_common(info, true); }
+
+/* Dataset column behind DuckDB column id `id` of bind `b` (-1: none, -2: _rowid). */
+static int64_t column_of(const scan_bind *b, idx_t id) {
+  if (id < b->first) return -1;
+  id -= b->first;
+  if (id < b->n_cols) return (int64_t)id;
+  if (id == b->n_cols && b->with_rowid) return -2;
+  return -1; /* DuckDB's row-id sentinel, or the dummy: no data */
+}
+
 static void scan_global_free(void *p) {
   scan_global *g = p;
   if (!g) return;
@@ -137,6 +174,7 @@ static void scan_global_free(void *p) {
   lsql_sql_query_unref(g->q);
   pthread_mutex_destroy(&g->mu);
   lsql_free(g->src);
+  lsql_free(g->null_out);
   lsql_free(g);
 }
 
@@ -147,9 +185,11 @@ static void scan_init_fn(duckdb_init_info info) {
   scan_global *g = lsql_calloc(1, sizeof *g);
   idx_t n = duckdb_init_get_column_count(info);
   const char **cols = lsql_calloc(n + 2, sizeof *cols);
-  if (!g || !cols || !(g->src = lsql_calloc(n + 1, sizeof *g->src))) {
+  if (!g || !cols || !(g->src = lsql_calloc(n + 1, sizeof *g->src)) ||
+      !(g->null_out = lsql_calloc(n + 1, sizeof *g->null_out))) {
     lsql_free(cols);
     if (g) lsql_free(g->src);
+    if (g) lsql_free(g->null_out);
     lsql_free(g);
     duckdb_init_set_error(info, "lance[2]: out of memory");
     return;
@@ -161,24 +201,33 @@ static void scan_init_fn(duckdb_init_info info) {
   size_t nc = 0;
   for (idx_t j = 0; j < n; j++) {
     idx_t id = duckdb_init_get_column_index(info, j);
-    if (id < b->n_cols) cols[nc++] = b->t->schema.children[id]->name;
-    else if (id == b->n_cols && b->with_rowid) cols[nc++] = "_rowid";
-    /* anything else (e.g. DuckDB's row-id sentinel) produces no data */
+    int64_t c = column_of(b, id);
+    if (c >= 0) cols[nc++] = b->t->schema.children[c]->name;
+    else if (c == -2) cols[nc++] = "_rowid";
+    /* anything else (the dummy, DuckDB's row-id sentinel) produces no data */
+    g->null_out[j] = b->first && id == 0;
   }
-  if (nc == 0 && b->n_cols > 0) cols[nc++] = b->t->schema.children[0]->name; /* rows only */
-  cols[nc] = NULL;
-  lsql_scan_options so = {0};
-  so.columns = cols;
-  so.n_threads = s->threads;
-  so.batch_size = s->batch_size;
-  int rc = lsql_dataset_scan(b->t->ds, &so, &g->stream, &e);
-  if (rc == LSQL_OK && g->stream.get_schema(&g->stream, &g->schema) != 0)
+  int rc = LSQL_OK;
+  if (nc == 0 && b->first) {
+    /* Only the view's dummy column is needed (count(*)): the exact row count answers it. */
+    g->count_only = true;
+    atomic_init(&g->remaining, b->t->rows);
+  } else {
+    if (nc == 0 && b->n_cols > 0) cols[nc++] = b->t->schema.children[0]->name; /* rows only */
+    cols[nc] = NULL;
+    lsql_scan_options so = {0};
+    so.columns = cols;
+    so.n_threads = s->threads;
+    so.batch_size = s->batch_size;
+    atomic_fetch_add(&s->n_dataset_scans, 1);
+    rc = lsql_dataset_scan(b->t->ds, &so, &g->stream, &e);
+  }
+  if (rc == LSQL_OK && !g->count_only && g->stream.get_schema(&g->stream, &g->schema) != 0)
     rc = lsql_err(&e, LSQL_EIO, "scan schema: %s",
                   g->stream.get_last_error ? g->stream.get_last_error(&g->stream) : "error");
   for (idx_t j = 0; rc == LSQL_OK && j < n; j++) {
-    idx_t id = duckdb_init_get_column_index(info, j);
-    const char *want = id < b->n_cols ? b->t->schema.children[id]->name
-                       : (id == b->n_cols && b->with_rowid) ? "_rowid" : NULL;
+    int64_t c = column_of(b, duckdb_init_get_column_index(info, j));
+    const char *want = c >= 0 ? b->t->schema.children[c]->name : c == -2 ? "_rowid" : NULL;
     g->src[j] = -1;
     for (int64_t k = 0; want && k < g->schema.n_children; k++)
       if (g->schema.children[k]->name && !strcmp(g->schema.children[k]->name, want)) g->src[j] = k;
@@ -270,12 +319,32 @@ static int dict_slice(duckdb_vector *dict, const struct ArrowSchema *cs, const s
   return LSQL_OK;
 }
 
+/* Rows [0, n) of `v` become NULL (the dummy column's only value). */
+static void set_all_null(duckdb_vector v, idx_t n) {
+  duckdb_vector_ensure_validity_writable(v);
+  uint64_t *valid = duckdb_vector_get_validity(v);
+  memset(valid, 0, (n + 63) / 64 * sizeof *valid);
+}
+
 static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
   scan_global *g = duckdb_function_get_init_data(info);
   scan_local *l = duckdb_function_get_local_init_data(info);
   lsql_session *s = g->s;
   duckdb_data_chunk_set_size(out, 0);
   if (atomic_load(&s->cancel_gen) != g->cancel_gen) return; /* DuckDB reports the interrupt */
+  idx_t cap = duckdb_vector_size();
+  if (g->count_only) {
+    /* Threads take up to a vector of rows each off the exact count; nothing is decoded. */
+    uint_fast64_t r = atomic_load(&g->remaining), take;
+    do {
+      if (r == 0) return;
+      take = r < cap ? r : cap;
+    } while (!atomic_compare_exchange_weak(&g->remaining, &r, r - take));
+    for (idx_t j = 0; j < g->n_out; j++) set_all_null(duckdb_data_chunk_get_vector(out, j), take);
+    if (g->q) atomic_fetch_add(&g->q->rows_done, (uint64_t)take);
+    duckdb_data_chunk_set_size(out, (idx_t)take);
+    return;
+  }
   while (!l->batch.release || l->pos >= l->batch.length) {
     local_drop_dicts(l); /* vectors that referenced them keep their own reference */
     lsql_arrow_array_reset(&l->batch);
@@ -302,10 +371,10 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
     if (atomic_load(&s->cancel_gen) != g->cancel_gen) return;
   }
   int64_t n = l->batch.length - l->pos;
-  idx_t cap = duckdb_vector_size();
   if (n > (int64_t)cap) n = (int64_t)cap;
   lsql_error e = {0};
   for (idx_t j = 0; j < g->n_out; j++) {
+    if (g->null_out[j]) set_all_null(duckdb_data_chunk_get_vector(out, j), (idx_t)n);
     if (g->src[j] < 0) continue;
     int64_t k = g->src[j];
     if (k >= l->batch.n_children) {
@@ -590,6 +659,20 @@ int lsql_sql_register_functions(lsql_session *s, duckdb_connection con, lsql_err
   duckdb_table_function_supports_projection_pushdown(tf, true);
   duckdb_state st = duckdb_register_table_function(con, tf);
   duckdb_destroy_table_function(&tf);
+  if (st == DuckDBSuccess) {
+    tf = duckdb_create_table_function();
+    duckdb_table_function_set_name(tf, "__lance_view_scan");
+    duckdb_table_function_add_parameter(tf, vt);
+    duckdb_table_function_add_parameter(tf, vt);
+    duckdb_table_function_set_extra_info(tf, s, NULL);
+    duckdb_table_function_set_bind(tf, view_scan_bind_fn);
+    duckdb_table_function_set_init(tf, scan_init_fn);
+    duckdb_table_function_set_local_init(tf, scan_local_init_fn);
+    duckdb_table_function_set_function(tf, scan_fn);
+    duckdb_table_function_supports_projection_pushdown(tf, true);
+    st = duckdb_register_table_function(con, tf);
+    duckdb_destroy_table_function(&tf);
+  }
   if (st == DuckDBSuccess) {
     tf = duckdb_create_table_function();
     duckdb_table_function_set_name(tf, "lance_tables");

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "sql/sql.h"
+#include "table/table.h"
 #include "util/arrow.h"
 
 /* ---- builder -------------------------------------------------------------------------------- */
@@ -384,7 +385,8 @@ static int table_open(lsql_session *s, lsql_namespace *ns, char **id, size_t id_
     t->ds = ds;
     t->version = lsql_dataset_version(ds);
     rc = lsql_dataset_count_rows(ds, &t->rows, err);
-    if (rc == LSQL_OK) rc = lsql_dataset_schema(ds, &t->schema, err);
+    /* Column types come from what the scan returns (blob descriptions), not the declared schema. */
+    if (rc == LSQL_OK) rc = lsql_table_scan_schema(ds, &t->schema, err);
     if (rc == LSQL_OK && !(t->key = lsql_strdup(key))) rc = lsql_err_oom(err);
     if (rc != LSQL_OK) lsql_sql_table_unref(t);
   } else {
@@ -524,6 +526,25 @@ static int ensure_schema(lsql_session *s, const char *c, const char *sc, lsql_er
   return rc;
 }
 
+/* A name for the views' dummy column that no top-level column has (DuckDB names are
+ * case-insensitive). */
+static char *dummy_name(const struct ArrowSchema *schema) {
+  char *name = lsql_strdup("__lance_rows");
+  for (bool clash = true; name && clash;) {
+    clash = false;
+    for (int64_t i = 0; i < schema->n_children && !clash; i++) {
+      const char *c = schema->children[i]->name;
+      if (c && !strcasecmp(c, name)) clash = true;
+    }
+    if (clash) {
+      char *longer = lsql_sprintf("%s_", name);
+      lsql_free(name);
+      name = longer;
+    }
+  }
+  return name;
+}
+
 /* Resolves a table named by a query and (re)creates its view when it is new or its dataset moved
  * to another version since the view was made. */
 static int ensure_view(lsql_session *s, const char *const *parts, size_t n, lsql_error *err) {
@@ -543,11 +564,16 @@ static int ensure_view(lsql_session *s, const char *const *parts, size_t n, lsql
     long at = created_find(s, key);
     created_obj *co = (created_obj *)s->created;
     if (rc == LSQL_OK && (at < 0 || co[at].version != t->version)) {
+      /* The view reads __lance_view_scan, whose leading dummy column (excluded here) is what
+       * DuckDB projects when a query needs no column, so count(*) decodes nothing. */
+      char *dummy = dummy_name(&t->schema);
       lsql_buf b = LSQL_BUF_INIT;
-      if (lsql_buf_append_str(&b, "CREATE OR REPLACE VIEW ") || lsql_buf_append_str(&b, qn) ||
-          lsql_buf_append_str(&b, " AS SELECT * FROM lance_scan(") || append_literal(&b, qn) ||
-          lsql_buf_append(&b, ")", 2))
+      if (!dummy || lsql_buf_append_str(&b, "CREATE OR REPLACE VIEW ") || lsql_buf_append_str(&b, qn) ||
+          lsql_buf_append_str(&b, " AS SELECT * EXCLUDE (") || append_ident(&b, dummy) ||
+          lsql_buf_append_str(&b, ") FROM __lance_view_scan(") || append_literal(&b, qn) ||
+          lsql_buf_append_str(&b, ", ") || append_literal(&b, dummy) || lsql_buf_append(&b, ")", 2))
         rc = lsql_err_oom(err);
+      lsql_free(dummy);
       if (rc == LSQL_OK) rc = run_ddl(s, (char *)b.data, err);
       lsql_buf_free(&b);
       if (rc == LSQL_OK) {

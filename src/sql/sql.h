@@ -71,6 +71,8 @@ struct lsql_session {
   atomic_uint_fast64_t epoch;
   atomic_uint cancel_gen;    /* bumped by lsql_session_interrupt */
   atomic_uint_fast64_t n_dataset_opens; /* datasets opened so far (tests check listing opens none) */
+  atomic_uint_fast64_t n_dataset_scans; /* lsql_dataset_scan calls by lance_scan (count(*) through a
+                                           view makes none) */
   pthread_mutex_t conn_mu;   /* protects queries (for duckdb_interrupt and progress) */
   struct lsql_sql_query **queries; /* open queries, one DuckDB connection each */
   size_t n_queries, cap_queries;
