@@ -258,12 +258,7 @@ int lsql_cenc_block(const lsql_cenc *e, const uint8_t *buf, size_t len, uint64_t
     case C(CONSTANT): {
       size_t w = e->constant->value.len;
       if (!w || w > 32) return lsql_err_corrupt(err, "constant of %zu bytes", w);
-      out->bits = (uint32_t)(w * 8);
-      if (lsql_buf_reserve(&out->data, (size_t)(n * w)) != LSQL_OK) return lsql_err_oom(err);
-      for (uint64_t i = 0; i < n; i++) memcpy(out->data.data + out->data.len + i * w, e->constant->value.data, w);
-      out->data.len += (size_t)(n * w);
-      out->n += n;
-      return LSQL_OK;
+      return lsql_vals_append_constant(out, e->constant->value.data, w, n, err);
     }
     case C(VARIABLE): {
       lsql_buf tmp = LSQL_BUF_INIT;

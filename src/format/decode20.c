@@ -485,12 +485,7 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
     case AE(CONSTANT): {
       size_t w = e->constant->value.len;
       if (!w || w > 1024) return lsql_err_corrupt(err, "constant of %zu bytes", w);
-      out->bits = (uint32_t)(w * 8);
-      if (lsql_buf_reserve(&out->data, (size_t)(n * w)) != LSQL_OK) return lsql_err_oom(err);
-      for (uint64_t i = 0; i < n; i++) memcpy(out->data.data + out->data.len + i * w, e->constant->value.data, w);
-      out->data.len += (size_t)(n * w);
-      out->n += n;
-      return LSQL_OK;
+      return lsql_vals_append_constant(out, e->constant->value.data, w, n, err);
     }
     default:
       return lsql_err(err, LSQL_EUNSUPPORTED, "2.0 array encoding %d", (int)e->array_encoding_case);

@@ -53,6 +53,8 @@ void lsql_vals_free(lsql_vals *v);
 int lsql_vals_append(lsql_vals *dst, const lsql_vals *src, uint64_t a, uint64_t b, lsql_error *err);
 /* Appends n values of `bits` width (fixed) or copies bytes; helpers for decoders. */
 int lsql_vals_append_fixed(lsql_vals *dst, const uint8_t *src, uint64_t n, lsql_error *err);
+/* Appends n copies of one fixed-width value of w bytes (constant encodings) and sets dst->bits. */
+int lsql_vals_append_constant(lsql_vals *dst, const uint8_t *value, size_t w, uint64_t n, lsql_error *err);
 /* Appends n strings given u32/u64 offsets (n+1, any base) and their bytes. */
 int lsql_vals_append_var(lsql_vals *dst, unsigned off_bits, const uint8_t *offs, const uint8_t *bytes,
                          size_t bytes_len, uint64_t n, lsql_error *err);

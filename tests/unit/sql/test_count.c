@@ -11,21 +11,6 @@
 #include "sql/sql.h"
 #include "sql_test_util.h"
 
-#define ROWS_EQ(s, sql, want)                                                                 \
-  do {                                                                                        \
-    lsql_error e_ = {0};                                                                      \
-    char *got_ = sql_test_rows((s), (sql), &e_);                                              \
-    if (!got_) {                                                                              \
-      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, (sql),                \
-              lsql_status_name(e_.code), e_.message);                                         \
-      lsql_test_failures++;                                                                   \
-    } else if (strcmp(got_, (want)) != 0) {                                                   \
-      fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, (sql), got_, \
-              (want));                                                                        \
-      lsql_test_failures++;                                                                   \
-    }                                                                                         \
-    free(got_);                                                                               \
-  } while (0)
 
 /* lake.s.t: k = 0..9999 (int64) in 3 fragments, plus a column named like the views' dummy
  * (the view must pick another dummy name); rows with k % 10 = 3 deleted (version 4). */
@@ -117,31 +102,31 @@ LSQL_TEST(count_star_from_metadata) {
     lsql_session *s = session_over(root, threads[ti]);
     CHECK(s != NULL);
     if (!s) continue;
-    ROWS_EQ(s, "SELECT count(*) FROM lake.s.t", "9000\n");
-    ROWS_EQ(s, "SELECT count(*) FROM t", "9000\n");
-    ROWS_EQ(s, "SELECT count(*), count(*) FILTER (WHERE true) FROM (SELECT * FROM t) x", "9000,9000\n");
-    ROWS_EQ(s, "SELECT EXISTS (SELECT * FROM t)", "true\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lake.s.t", "9000\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t", "9000\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*), count(*) FILTER (WHERE true) FROM (SELECT * FROM t) x", "9000,9000\n");
+    SQL_EXPECT_ROWS(s, "SELECT EXISTS (SELECT * FROM t)", "true\n");
     CHECK_EQ_INT(scans(s), 0); /* answered from count_rows: nothing decoded */
 
     /* A filter needs its column: scanned, and DuckDB's answer is kept. */
-    ROWS_EQ(s, "SELECT count(*) FROM t WHERE k % 7 = 0", w7);
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t WHERE k % 7 = 0", w7);
     CHECK_EQ_INT(scans(s), 1);
-    ROWS_EQ(s, "SELECT count(*) FROM t WHERE k >= 9500", wbig);
-    ROWS_EQ(s, "SELECT count(k), sum(k)::BIGINT FROM t WHERE k < 20", "18,174\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t WHERE k >= 9500", wbig);
+    SQL_EXPECT_ROWS(s, "SELECT count(k), sum(k)::BIGINT FROM t WHERE k < 20", "18,174\n");
     CHECK_EQ_INT(scans(s), 3);
 
     /* The view shows exactly the dataset's columns (the dummy is excluded). */
-    ROWS_EQ(s, "DESCRIBE t", "k,BIGINT,YES,NULL,NULL,NULL\n__LANCE_ROWS,VARCHAR,YES,NULL,NULL,NULL\n");
-    ROWS_EQ(s, "SELECT * FROM t WHERE k = 5", "5,5\n");
-    ROWS_EQ(s, "SELECT string_agg(column_name, '|' ORDER BY column_index) FROM duckdb_columns() "
+    SQL_EXPECT_ROWS(s, "DESCRIBE t", "k,BIGINT,YES,NULL,NULL,NULL\n__LANCE_ROWS,VARCHAR,YES,NULL,NULL,NULL\n");
+    SQL_EXPECT_ROWS(s, "SELECT * FROM t WHERE k = 5", "5,5\n");
+    SQL_EXPECT_ROWS(s, "SELECT string_agg(column_name, '|' ORDER BY column_index) FROM duckdb_columns() "
                "WHERE table_name = 't'", "k|__LANCE_ROWS\n");
-    ROWS_EQ(s, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't'", "2\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't'", "2\n");
 
     /* lance_scan itself keeps its columns; time travel and _rowid go through it. */
     uint64_t before = scans(s);
-    ROWS_EQ(s, "SELECT count(*) FROM lance_scan('lake.s.t')", "9000\n");
-    ROWS_EQ(s, "SELECT count(*) FROM lance_scan('t', version => 1)", "4000\n");
-    ROWS_EQ(s, "SELECT count(*), max(_rowid) < 4294967296 * 3 FROM lance_scan('t', with_rowid => true)",
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lance_scan('lake.s.t')", "9000\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lance_scan('t', version => 1)", "4000\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*), max(_rowid) < 4294967296 * 3 FROM lance_scan('t', with_rowid => true)",
             "9000,true\n");
     CHECK_EQ_INT(scans(s) - before, 3);
     lsql_session_free(s);
@@ -151,10 +136,10 @@ LSQL_TEST(count_star_from_metadata) {
   lsql_session *s = session_over(root, "2");
   CHECK(s != NULL);
   if (s) {
-    ROWS_EQ(s, "SELECT count(*) FROM t", "9000\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t", "9000\n");
     CHECK(run_py(dir, DELETE_PY) == 0);
-    ROWS_EQ(s, "SELECT count(*) FROM t", "8910\n");
-    ROWS_EQ(s, "SELECT count(*) FROM t WHERE k < 200", "90\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t", "8910\n");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM t WHERE k < 200", "90\n");
     CHECK_EQ_INT(scans(s), 1);
     lsql_session_free(s);
   }

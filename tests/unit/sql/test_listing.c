@@ -10,21 +10,6 @@
 #include "sql/sql.h"
 #include "sql_test_util.h"
 
-#define ROWS_EQ(s, sql, want)                                                                 \
-  do {                                                                                        \
-    lsql_error e_ = {0};                                                                      \
-    char *got_ = sql_test_rows((s), (sql), &e_);                                              \
-    if (!got_) {                                                                              \
-      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, (sql),                \
-              lsql_status_name(e_.code), e_.message);                                         \
-      lsql_test_failures++;                                                                   \
-    } else if (strcmp(got_, (want)) != 0) {                                                   \
-      fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, (sql), got_, \
-              (want));                                                                        \
-      lsql_test_failures++;                                                                   \
-    }                                                                                         \
-    free(got_);                                                                               \
-  } while (0)
 
 /* A private copy of the seed namespaces whose retail.sales.orders manifest is garbage. */
 static const char *corrupt_copy(void) {
@@ -70,14 +55,14 @@ LSQL_TEST(show_all_tables_opens_no_dataset) {
   lsql_session *s = session_over(dir, "retail", "sales");
   CHECK(s != NULL);
   if (!s) return;
-  ROWS_EQ(s, "SHOW ALL TABLES",
+  SQL_EXPECT_ROWS(s, "SHOW ALL TABLES",
           "crm,dim,customers_dim,NULL,NULL,false\nretail,sales,customers,NULL,NULL,false\n"
           "retail,sales,orders,NULL,NULL,false\nwholesale,sales2,orders2,NULL,NULL,false\n");
-  ROWS_EQ(s, "SHOW TABLES", "customers\norders\n");
-  ROWS_EQ(s, "SHOW TABLES FROM crm", "customers_dim\n");
-  ROWS_EQ(s, "show tables from \"wholesale\".sales2 -- comment", "orders2\n");
-  ROWS_EQ(s, "SHOW TABLES FROM sales", "customers\norders\n"); /* schema of the default catalog */
-  ROWS_EQ(s, "SELECT count(*) FROM lance_tables(catalog := 'retail', schema := 'sales')", "2\n");
+  SQL_EXPECT_ROWS(s, "SHOW TABLES", "customers\norders\n");
+  SQL_EXPECT_ROWS(s, "SHOW TABLES FROM crm", "customers_dim\n");
+  SQL_EXPECT_ROWS(s, "show tables from \"wholesale\".sales2 -- comment", "orders2\n");
+  SQL_EXPECT_ROWS(s, "SHOW TABLES FROM sales", "customers\norders\n"); /* schema of the default catalog */
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lance_tables(catalog := 'retail', schema := 'sales')", "2\n");
   CHECK_EQ_INT(atomic_load(&s->n_dataset_opens), 0);
 
   lsql_error e = {0};
@@ -91,19 +76,19 @@ LSQL_TEST(show_all_tables_opens_no_dataset) {
   CHECK(atomic_load(&s->n_dataset_opens) >= 1);
 
   /* A resolved table shows its columns; several statements with a SHOW last. */
-  ROWS_EQ(s, "SELECT count(*) FROM customers", "3\n");
-  ROWS_EQ(s, "SELECT 1; SHOW ALL TABLES",
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM customers", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT 1; SHOW ALL TABLES",
           "crm,dim,customers_dim,NULL,NULL,false\nretail,sales,customers,<+l>,<+l>,false\n"
           "retail,sales,orders,NULL,NULL,false\nwholesale,sales2,orders2,NULL,NULL,false\n");
-  ROWS_EQ(s, "SELECT 1; SHOW TABLES FROM crm.dim", "customers_dim\n");
+  SQL_EXPECT_ROWS(s, "SELECT 1; SHOW TABLES FROM crm.dim", "customers_dim\n");
   lsql_session_free(s);
 
   /* No default catalog: SHOW TABLES is empty, as DuckDB's memory.main would be. */
   s = session_over(dir, NULL, NULL);
   CHECK(s != NULL);
   if (s) {
-    ROWS_EQ(s, "SHOW TABLES", "");
-    ROWS_EQ(s, "SELECT count(*) FROM lance_tables()", "4\n");
+    SQL_EXPECT_ROWS(s, "SHOW TABLES", "");
+    SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lance_tables()", "4\n");
     CHECK_EQ_INT(atomic_load(&s->n_dataset_opens), 0);
     lsql_session_free(s);
   }

@@ -6,20 +6,6 @@
 #include "harness.h"
 #include "sql_test_util.h"
 
-#define EXPECT_ROWS(s, sql, want)                                               \
-  do {                                                                          \
-    lsql_error e_ = {0};                                                        \
-    char *got_ = sql_test_rows((s), (sql), &e_);                                \
-    if (!got_) {                                                                \
-      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, (sql),  \
-              lsql_status_name(e_.code), e_.message);                           \
-      lsql_test_failures++;                                                     \
-    } else if (strcmp(got_, (want)) != 0) {                                     \
-      fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, (sql), got_, (want)); \
-      lsql_test_failures++;                                                     \
-    }                                                                           \
-    free(got_);                                                                 \
-  } while (0)
 
 #define EXPECT_FAIL(s, sql, want_code, substr)                                       \
   do {                                                                          \
@@ -37,7 +23,7 @@ LSQL_TEST(seed_join_within_catalog) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s,
               "SELECT c.name, o.amount FROM retail.sales.customers c JOIN retail.sales.orders o "
               "ON c.customer_id = o.customer_id WHERE c.customer_id = 2",
               "Bob,200\n");
@@ -48,7 +34,7 @@ LSQL_TEST(seed_join_across_root_catalogs) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s,
               "SELECT c.name, o.amount FROM retail.sales.customers c JOIN wholesale.sales2.orders2 o "
               "ON c.customer_id = o.customer_id WHERE o.order_id = 202",
               "Bob,250\n");
@@ -59,7 +45,7 @@ LSQL_TEST(seed_join_across_mounted_catalog) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s,
               "SELECT c.name, d.segment FROM retail.sales.customers c JOIN crm.dim.customers_dim d "
               "ON c.customer_id = d.customer_id WHERE c.customer_id = 3",
               "Carol,Platinum\n");
@@ -70,7 +56,7 @@ LSQL_TEST(seed_city_totals) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s,
               "SELECT c.city, SUM(o.amount) AS total FROM retail.sales.customers c JOIN "
               "retail.sales.orders o ON c.customer_id = o.customer_id GROUP BY c.city ORDER BY c.city",
               "LA,300\nNY,100\nSF,200\n");
@@ -81,7 +67,7 @@ LSQL_TEST(seed_cte) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s,
               "WITH customer_orders AS (SELECT c.customer_id, c.name, o.order_id, o.amount "
               "FROM retail.sales.customers c JOIN retail.sales.orders o ON c.customer_id = o.customer_id) "
               "SELECT order_id, name, amount FROM customer_orders WHERE customer_id = 1",
@@ -93,9 +79,9 @@ LSQL_TEST(seed_default_catalog_and_schema) {
   lsql_session *s = sql_test_seed_session("retail", "sales", NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s, "SELECT COUNT(*) AS c FROM sales.orders", "3\n");
-  EXPECT_ROWS(s, "SELECT COUNT(*) AS c FROM orders", "3\n");
-  EXPECT_ROWS(s, "SELECT name FROM customers WHERE customer_id = 3", "Carol\n");
+  SQL_EXPECT_ROWS(s, "SELECT COUNT(*) AS c FROM sales.orders", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT COUNT(*) AS c FROM orders", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT name FROM customers WHERE customer_id = 3", "Carol\n");
   EXPECT_FAIL(s, "SELECT * FROM bogus.orders", LSQL_ENOTFOUND, "schema retail.bogus not found");
   EXPECT_FAIL(s, "SELECT * FROM nonexistent", LSQL_ENOTFOUND, "table retail.sales.nonexistent not found");
   lsql_session_free(s);
@@ -125,7 +111,7 @@ LSQL_TEST(seed_missing_names) {
   EXPECT_FAIL(s, "SELECT * FROM lance_scan('bogus.a.b')", LSQL_ENOTFOUND, "catalog 'bogus' not found");
   EXPECT_FAIL(s, "SELEC 1", LSQL_ESQL, "syntax");
   /* The session stays usable after errors. */
-  EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
   lsql_session_free(s);
 }
 
@@ -152,7 +138,7 @@ LSQL_TEST(seed_read_only) {
   EXPECT_FAIL(s, "WITH x AS (SELECT 1) INSERT INTO orders SELECT 1, 1, 1", LSQL_EREADONLY, "");
   EXPECT_FAIL(s, "PIVOT orders ON customer_id USING sum(amount)", LSQL_EREADONLY, "PIVOT");
   /* Still readable, and nothing was changed. */
-  EXPECT_ROWS(s, "SELECT count(*) FROM orders; SELECT sum(amount) FROM orders", "600\n");
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM orders; SELECT sum(amount) FROM orders", "600\n");
   lsql_error e = {0};
   char *plan = sql_test_rows(s, "EXPLAIN SELECT sum(amount) FROM orders", &e);
   CHECK(plan != NULL && strstr(plan, "physical_plan") != NULL);
@@ -175,9 +161,9 @@ LSQL_TEST(seed_lance_scan_options) {
   lsql_session *s = sql_test_seed_session("retail", "sales", NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s, "SELECT count(*) FROM lance_scan('retail.sales.orders', version => 1)", "3\n");
-  EXPECT_ROWS(s, "SELECT sum(amount) FROM lance_scan('orders')", "600\n");
-  EXPECT_ROWS(s, "SELECT order_id, _rowid FROM lance_scan('sales.orders', with_rowid => true) ORDER BY order_id",
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM lance_scan('retail.sales.orders', version => 1)", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT sum(amount) FROM lance_scan('orders')", "600\n");
+  SQL_EXPECT_ROWS(s, "SELECT order_id, _rowid FROM lance_scan('sales.orders', with_rowid => true) ORDER BY order_id",
               "101,0\n102,1\n103,2\n");
   EXPECT_FAIL(s, "SELECT * FROM lance_scan('retail.sales.orders', version => 99)", LSQL_ENOTFOUND, "");
   EXPECT_FAIL(s, "SELECT * FROM lance_scan('retail.sales.orders', tag => 'nope')", LSQL_ENOTFOUND, "");
@@ -188,15 +174,15 @@ LSQL_TEST(seed_listing) {
   lsql_session *s = sql_test_seed_session(NULL, NULL, NULL);
   CHECK(s != NULL);
   if (!s) return;
-  EXPECT_ROWS(s, "SELECT catalog, schema, name FROM lance_tables() ORDER BY ALL",
+  SQL_EXPECT_ROWS(s, "SELECT catalog, schema, name FROM lance_tables() ORDER BY ALL",
               "crm,dim,customers_dim\nretail,sales,customers\nretail,sales,orders\nwholesale,sales2,orders2\n");
   /* information_schema shows what queries have resolved so far. */
-  EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
-  EXPECT_ROWS(s,
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
+  SQL_EXPECT_ROWS(s,
               "SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
               "WHERE table_catalog = 'retail' ORDER BY ALL",
               "retail,sales,orders\n");
-  EXPECT_ROWS(s, "SELECT column_name FROM (DESCRIBE retail.sales.customers)", "customer_id\nname\ncity\n");
+  SQL_EXPECT_ROWS(s, "SELECT column_name FROM (DESCRIBE retail.sales.customers)", "customer_id\nname\ncity\n");
   lsql_session_free(s);
 }
 
@@ -252,7 +238,7 @@ LSQL_TEST(seed_interrupt_and_progress) {
   if (!s) return;
   CHECK(lsql_session_progress(s) == -1.0);
   lsql_session_interrupt(s); /* nothing running: harmless */
-  EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
+  SQL_EXPECT_ROWS(s, "SELECT count(*) FROM retail.sales.orders", "3\n");
   lsql_error err = {0};
   struct ArrowArrayStream a;
   CHECK_OK(lsql_session_sql(s, "SELECT * FROM retail.sales.orders", &a, &err), err);
