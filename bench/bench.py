@@ -4,12 +4,16 @@
 
 Environment: BENCH_SF (scale factor, default 1), BENCH_RUNS (timed runs per measurement, default
 5; the median is reported), BENCH_TIMEOUT (seconds one query may take before it is called a
-timeout; default 30 + 120 * SF), BENCH_SECTIONS (comma list of scan,columns,tpch,cold; default
-all), BENCH_QUERIES (e.g. "1,6,14"; default all 22).
+timeout; default 30 + 120 * SF), BENCH_SECTIONS (comma list of scan,s3,columns,tpch,cold;
+default all), BENCH_QUERIES (e.g. "1,6,14"; default all 22).
 
 Sections:
   scan     full scan of lineitem to Arrow: ours (lsql_dataset_scan, 1 thread and all cores) vs
            pylance to_table (1 thread, default, all cores)
+  s3       full scan of lineitem (orders if lineitem > BENCH_S3_MAX_MB, default 1024) uploaded once
+           to a moto S3 server on 127.0.0.1: ours from s3:// vs local (1 thread, all cores), the
+           requests and bytes our scan makes (LSQL_IO_STATS), pylance from the same s3:// dataset.
+           Skipped with a message when moto is not installed. BENCH_S3_RUNS (default 3) timed runs.
   columns  single-thread decode throughput per column (lineitem's columns one by one, and a few
            fixture datasets), ours vs pylance
   tpch     the 22 TPC-H queries: our SQL session vs DataFusion + pylance table provider vs DuckDB
@@ -24,6 +28,7 @@ import json
 import math
 import os
 import platform
+import re
 import select
 import statistics
 import subprocess
@@ -187,6 +192,148 @@ def scan_section(info, runs, build, res):
             if v.get("rows") != expected:
                 v["error"] = f"returned {v.get('rows')} rows, expected {expected}"
     res["scan"] = out
+
+
+S3_BUCKET = "lsql-bench"
+S3_KEY, S3_SECRET = "testing", "testing"
+# one line per request in moto's (werkzeug's) log; 206 answers are wrapped in ANSI colour codes
+MOTO_REQ = re.compile(rb'"(?:\x1b\[[0-9;]*m)*(?:GET|HEAD|PUT|POST) ')
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, timeout=30.0):
+    import socket
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _dir_bytes(path):
+    return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+
+
+def s3_section(info, runs, res):
+    """Full scan of lineitem (orders if lineitem is above BENCH_S3_MAX_MB) uploaded once to a moto
+    S3 server on 127.0.0.1: ours from s3:// (1 thread, all cores) vs the same local scan, the
+    requests/bytes our scan makes (LSQL_IO_STATS), and pylance reading the same s3:// dataset."""
+    try:
+        import boto3
+        import moto  # noqa: F401
+    except ImportError as e:
+        msg = f"moto[server] / boto3 not installed in the venv ({e}); pip install 'moto[server]'"
+        log("s3: skipped: " + msg)
+        res["s3"] = {"skipped": msg}
+        return
+    max_mb = float(os.environ.get("BENCH_S3_MAX_MB", "1024"))
+    table = "lineitem"
+    local = info["tables"]["lineitem"]["uri"].removeprefix("file://")
+    if _dir_bytes(local) > max_mb * 2**20:
+        table = "orders"
+        local = info["tables"]["orders"]["uri"].removeprefix("file://")
+    size = _dir_bytes(local)
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    mlog_path = os.path.join(OUT, "s3_moto.log")
+    mlog = open(mlog_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=mlog, stderr=mlog)
+    out = {"table": table, "endpoint": endpoint, "dataset_bytes": size, "configs": {}, "sf": info.get("sf"),
+           "started": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_start": os.getloadavg()}
+    try:
+        if not _wait_port(port):
+            out["skipped"] = "moto server did not start (see bench/out/s3_moto.log)"
+            log("s3: skipped: " + out["skipped"])
+            res["s3"] = out
+            return
+        c = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=S3_KEY,
+                         aws_secret_access_key=S3_SECRET)
+        c.create_bucket(Bucket=S3_BUCKET)
+        prefix = f"{info['schema']}/{table}"
+        t0 = time.perf_counter()
+        for root, _, files in os.walk(local):
+            for f in files:
+                p = os.path.join(root, f)
+                c.upload_file(p, S3_BUCKET, prefix + "/" + os.path.relpath(p, local).replace(os.sep, "/"))
+        out["upload_secs"] = time.perf_counter() - t0
+        log(f"s3: uploaded {table} ({size / 2**20:.0f} MiB) to moto in {out['upload_secs']:.1f}s")
+        s3uri = f"s3://{S3_BUCKET}/{prefix}"
+        ours_opts = {"aws_access_key_id": S3_KEY, "aws_secret_access_key": S3_SECRET, "aws_region": "us-east-1",
+                     "aws_endpoint": endpoint, "allow_http": "true"}
+        lance_opts = dict(ours_opts)
+        configs = [  # label, system, uri, threads, storage options, env
+            ("ours_local_1t", "lancesql_scan", "file://" + local, 1, None, {}),
+            ("ours_s3_1t", "lancesql_scan", s3uri, 1, ours_opts, {}),
+            (f"ours_local_{NPROC}t", "lancesql_scan", "file://" + local, 0, None, {}),
+            (f"ours_s3_{NPROC}t", "lancesql_scan", s3uri, 0, ours_opts, {}),
+            ("pylance_local_default", "pylance_scan", "file://" + local, 0, None, {}),
+            ("pylance_s3_default", "pylance_scan", s3uri, 0, lance_opts, {}),
+        ]
+        workers, cfgs = {}, out["configs"]
+        for label, system, uri, threads, so, env in configs:
+            w = Worker("s3_" + label, system, {}, env)
+            cfgs[label] = {"times": [], "uri": uri, "threads": threads, "s3": so is not None}
+            if not w.start():
+                cfgs[label]["error"] = w.setup_error
+                log(f"s3: {label} unavailable: {w.setup_error}")
+                continue
+            workers[label] = (w, uri, threads, so)
+        nruns = max(1, min(runs, int(os.environ.get("BENCH_S3_RUNS", "3"))))
+        for r in range(nruns + 1):  # run 0 is untimed (moto and the page cache warm up)
+            for label, (w, uri, threads, so) in list(workers.items()):
+                v = cfgs[label]
+                mpos = os.path.getsize(mlog_path)
+                try:
+                    a = w.request({"op": "scan", "uri": uri, "threads": threads, "storage_options": so,
+                                   "io_stats": label.startswith("ours")}, timeout=900)
+                except (TimeoutError, WorkerDied) as e:
+                    a = {"ok": False, "error": str(e)}
+                if not a.get("ok"):
+                    v["error"] = (a.get("error") or "?")[:500]
+                    log(f"s3: {label} failed: {v['error']}")
+                    w.kill()
+                    del workers[label]
+                    continue
+                v.update(rows=a["rows"], bytes=a["bytes"])
+                if a.get("io"):
+                    v["io"] = a["io"]
+                if so is not None:  # requests as moto's request log saw them (every system)
+                    time.sleep(0.2)  # moto logs a request after answering it
+                    with open(mlog_path, "rb") as f:
+                        f.seek(mpos)
+                        v["moto_requests"] = len(MOTO_REQ.findall(f.read()))
+                if r > 0:
+                    v["times"].append(a["secs"])
+            log(f"s3 run {r}/{nruns}: " + ", ".join(
+                f"{k}={v['times'][-1]:.2f}s" for k, v in cfgs.items() if v.get("times")))
+        for label, (w, _, _, _) in workers.items():
+            w.stop()
+            cfgs[label]["rss_kb"] = w.max_rss_kb
+        expected = info["tables"][table]["rows"]
+        for label, v in cfgs.items():
+            if v.get("times"):
+                v["median"] = median(v["times"])
+                if v.get("rows") != expected:
+                    v["error"] = f"returned {v.get('rows')} rows, expected {expected}"
+        out["loadavg_end"] = os.getloadavg()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        mlog.close()
+    res["s3"] = out
 
 
 def fixture_items(fixtures_dir):
@@ -448,7 +595,7 @@ def main():
     sf = os.environ.get("BENCH_SF", "1")
     runs = max(1, int(os.environ.get("BENCH_RUNS", "5")))
     timeout = float(os.environ.get("BENCH_TIMEOUT", 30 + 120 * float(sf)))
-    sections = os.environ.get("BENCH_SECTIONS", "scan,columns,tpch,cold").split(",")
+    sections = os.environ.get("BENCH_SECTIONS", "scan,s3,columns,tpch,cold").split(",")
     fixtures = os.environ.get("LSQL_FIXTURES", os.path.join(build, "fixtures"))
     if not os.path.isdir(fixtures):
         fixtures = os.path.join(ROOT, "build", "fixtures")
@@ -463,6 +610,8 @@ def main():
            "data": data}
     if "scan" in sections:
         scan_section(info, runs, build, res)
+    if "s3" in sections:
+        s3_section(info, runs, res)
     if "columns" in sections:
         columns_section(info, runs, res, fixtures)
     if "tpch" in sections:

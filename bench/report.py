@@ -114,6 +114,31 @@ def scan_table(s):
     return _table(["config", "env", "median (s)", "Mrows/s", "MB/s (Arrow)", "throughput vs peer", "peak RSS (MiB)"], rows)
 
 
+def s3_table(s3):
+    cfgs = s3.get("configs", {})
+    rows = []
+    for label, v in cfgs.items():
+        med = v.get("median")
+        note = v.get("error", "")[:200]
+        vs = ""
+        if med and label.startswith("ours_s3_"):
+            loc = cfgs.get(label.replace("_s3_", "_local_"), {}).get("median")
+            py = cfgs.get("pylance_s3_default", {}).get("median")
+            vs = "; ".join(x for x in (f"{loc / med:.2f}x local" if loc else "",
+                                       f"{py / med:.2f}x pylance_s3_default" if py else "") if x)
+        elif med and label == "pylance_s3_default":
+            loc = cfgs.get("pylance_local_default", {}).get("median")
+            vs = f"{loc / med:.2f}x local" if loc else ""
+        io = (v.get("io") or {}).get("s3") if v.get("s3") else None
+        rows.append([label, _f(med), _f(v["rows"] / med / 1e6 if med and v.get("rows") else None, "{:.1f}"),
+                     _f(s3["dataset_bytes"] / med / 2**20 if med else None, "{:.0f}"), vs or "",
+                     io["requests"] if io else "", _f(io["bytes"] / 2**20, "{:.1f}") if io else "",
+                     io["retries"] if io else "", v.get("moto_requests", ""), note])
+    return _table(["config", "median (s)", "Mrows/s", "MiB/s (dataset files)", "throughput vs",
+                   "requests (ours, LSQL_IO_STATS)", "MiB read (ours)", "retries", "requests (moto log)", "error"],
+                  rows)
+
+
 def columns_table(c):
     rows = []
     for label, it in c["items"].items():
@@ -137,6 +162,9 @@ def rss_table(res):
     for label, v in res.get("scan", {}).items():
         if v.get("rss_kb"):
             rows.append([f"scan {label}", _f(_mib(v["rss_kb"]), "{:.0f}")])
+    for label, v in res.get("s3", {}).get("configs", {}).items():
+        if v.get("rss_kb"):
+            rows.append([f"s3 section {label}", _f(_mib(v["rss_kb"]), "{:.0f}")])
     for s, v in res.get("tpch", {}).get("systems", {}).items():
         if v.get("rss_kb"):
             rows.append([f"TPC-H, all queries: {s}", _f(_mib(v["rss_kb"]), "{:.0f}")])
@@ -206,6 +234,27 @@ def markdown(res):
                   "uses 1 decode thread (LANCE_IO_CORE_RESERVATION=2), so an all-cores pylance row "
                   "(LANCE_CPU_THREADS=nproc) is shown too. Throughput vs peer: ours_1t vs pylance_1t, ours "
                   "all cores vs pylance_default.", "", scan_table(res["scan"])]
+    if res.get("s3"):
+        s3 = res["s3"]
+        parts += ["", f"## Full scan from S3 (moto on 127.0.0.1)", ""]
+        if s3.get("skipped"):
+            parts += [f"Skipped: {s3['skipped']}"]
+        else:
+            parts += [f"Table `{s3['table']}` ({s3['dataset_bytes'] / 2**20:.0f} MiB of dataset files), uploaded "
+                      f"once (in {s3.get('upload_secs', 0):.1f} s) to a moto S3 server (`python -m moto.server`, "
+                      "loopback, plain HTTP, one Python process serving every request) and scanned through "
+                      "s3:// with storage options (endpoint, allow_http, keys, region); local rows are the same "
+                      "files from disk, in the same run. Ours: `lsql_dataset_scan` (open + full scan + close, "
+                      "unordered); pylance: `lance.dataset(uri, storage_options=...).to_table()` with its "
+                      "defaults. Requests/bytes (ours) are the store totals LSQL_IO_STATS=1 prints when the "
+                      "stores close (HTTP attempts, payload bytes, retries), for one open + scan; requests "
+                      "(moto log) count the GET/HEAD lines moto logged during that run, for every system. "
+                      f"Measured {s3.get('started', '?')} (TPC-H SF {s3.get('sf', res.get('sf'))}), load average "
+                      f"{tuple(round(x, 2) for x in s3.get('loadavg_start', ()))} at start. "
+                      f"Median of {len(next((v['times'] for v in s3['configs'].values() if v.get('times')), []))} "
+                      "timed runs after one untimed run. moto is far slower than real S3 per request, and "
+                      "shares the 2 cores with the reader, so these numbers measure request overhead and "
+                      "count, not S3 bandwidth.", "", s3_table(s3)]
     if res.get("tpch"):
         parts += ["", "## TPC-H", "",
                   "Queries: bench/queries/q01..q22.sql (standard text, qualification parameters; Q15's view "
@@ -240,6 +289,8 @@ def summary(res):
     parts = ["", targets(res)]
     if res.get("scan"):
         parts += ["", scan_table(res["scan"])]
+    if res.get("s3") and not res["s3"].get("skipped"):
+        parts += ["", s3_table(res["s3"])]
     if res.get("tpch"):
         parts += ["", tpch_table(res["tpch"])]
     if res.get("cold"):

@@ -5,7 +5,7 @@
 # caches the TPC-H data under bench/data/ (once per scale factor), then runs bench/bench.py, which
 # writes bench/results.md, bench/results.png and bench/out/results.json.
 # Environment: BENCH_SF (default 1; 0.1 for a quick run), BENCH_RUNS (default 5), BENCH_TIMEOUT,
-# BENCH_SECTIONS (scan,columns,tpch,cold), BENCH_QUERIES (e.g. 1,6,14). See bench/bench.py.
+# BENCH_SECTIONS (scan,s3,columns,tpch,cold), BENCH_QUERIES (e.g. 1,6,14). See bench/bench.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"

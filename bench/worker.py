@@ -15,8 +15,11 @@ Systems:
 
 Requests:
     {"op": "query", "name": "q01", "sql": "...", "save": "/path.arrow" | null}
-    {"op": "scan", "uri": "...", "columns": null | [..], "threads": 0, "min_time": 0, "reuse": false}
-        (reuse: open the dataset once and keep it, so only the scan is timed)
+    {"op": "scan", "uri": "...", "columns": null | [..], "threads": 0, "min_time": 0, "reuse": false,
+     "storage_options": null | {..}, "io_stats": false}
+        (reuse: open the dataset once and keep it, so only the scan is timed; storage_options: for
+        s3:// URIs; io_stats (lancesql only): the answer's "io" is the per-store request/byte
+        counts that LSQL_IO_STATS=1 prints when the scan's stores close)
     {"op": "rss"}                      -> {"rss_kb": ...}   (VmHWM of this process)
     {"op": "quit"}
 Answers: {"ok": true, "secs": ..., "rows": ..., "bytes": ...} or {"ok": false, "error": "..."};
@@ -70,18 +73,19 @@ class LanceSql(System):
     def query(self, sql):
         return self.session.sql(sql)
 
-    def scan(self, uri, columns, threads, reuse=False):
+    def scan(self, uri, columns, threads, reuse=False, storage_options=None):
         rows = nbytes = 0
         cache = self.__dict__.setdefault("_open", {})
         ds = cache.get(uri) if reuse else None
         if ds is None:
-            ds = self.lsql.Dataset(uri)
+            ds = self.lsql.Dataset(uri, storage_options=storage_options)
             if reuse:
                 cache[uri] = ds
-        reader = ds.scan_reader(columns=columns, n_threads=threads, ordered=False)
+        reader, b = ds.scan_reader(columns=columns, n_threads=threads, ordered=False), None
         for b in reader:
             rows += b.num_rows
             nbytes += b.nbytes
+        del reader, b  # releases the stream (and its reference to the dataset's store)
         if not reuse:
             ds.close()
         return rows, nbytes
@@ -140,11 +144,11 @@ class PyLanceScan(System):
         import lance
         self.lance = lance
 
-    def scan(self, uri, columns, threads, reuse=False):
+    def scan(self, uri, columns, threads, reuse=False, storage_options=None):
         cache = self.__dict__.setdefault("_open", {})
         ds = cache.get(uri) if reuse else None
         if ds is None:
-            ds = self.lance.dataset(uri)
+            ds = self.lance.dataset(uri, storage_options=storage_options)
             if reuse:
                 cache[uri] = ds
         t = ds.to_table(columns=columns)
@@ -168,6 +172,41 @@ def hwm_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+class _StderrCapture:
+    """Points fd 2 at a temporary file with LSQL_IO_STATS=1 set, so that the library's per-store
+    totals ("lancesql io: s3 store: N requests, B bytes, R retries", printed when a store closes)
+    can be collected; finish() restores fd 2, copies the text to the real stderr and returns
+    {scheme: {"requests", "bytes", "retries", "stores"}} summed over the stores that closed."""
+
+    def __init__(self):
+        import tempfile
+        sys.stderr.flush()
+        self.tmp = tempfile.TemporaryFile()
+        self.saved = os.dup(2)
+        os.dup2(self.tmp.fileno(), 2)
+        os.environ["LSQL_IO_STATS"] = "1"
+
+    def finish(self):
+        import gc
+        gc.collect()  # any stream not yet released releases its store now
+        os.environ.pop("LSQL_IO_STATS", None)
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        self.tmp.seek(0)
+        text = self.tmp.read().decode(errors="replace")
+        self.tmp.close()
+        sys.stderr.write(text)
+        tot = {}
+        for m in re.finditer(r"lancesql io: (\w+) store: (\d+) requests, (\d+) bytes, (\d+) retries", text):
+            t = tot.setdefault(m.group(1), {"requests": 0, "bytes": 0, "retries": 0, "stores": 0})
+            t["requests"] += int(m.group(2))
+            t["bytes"] += int(m.group(3))
+            t["retries"] += int(m.group(4))
+            t["stores"] += 1
+        return tot
+
+
 def handle(sysobj, req):
     op = req["op"]
     if op == "rss":
@@ -183,14 +222,22 @@ def handle(sysobj, req):
         return {"ok": True, "secs": secs, "rows": table.num_rows}
     if op == "scan":
         min_time = req.get("min_time") or 0
+        cap = _StderrCapture() if req.get("io_stats") else None
         n, t0 = 0, time.perf_counter()
-        while True:
-            rows, nbytes = sysobj.scan(req["uri"], req.get("columns"), req.get("threads", 0), req.get("reuse", False))
-            n += 1
-            el = time.perf_counter() - t0
-            if el >= min_time:
-                break
-        return {"ok": True, "secs": el / n, "rows": rows, "bytes": nbytes, "iters": n}
+        try:
+            while True:
+                rows, nbytes = sysobj.scan(req["uri"], req.get("columns"), req.get("threads", 0), req.get("reuse", False),
+                                           req.get("storage_options"))
+                n += 1
+                el = time.perf_counter() - t0
+                if el >= min_time:
+                    break
+        finally:
+            io = cap.finish() if cap else None
+        ans = {"ok": True, "secs": el / n, "rows": rows, "bytes": nbytes, "iters": n}
+        if io is not None:
+            ans["io"] = io
+        return ans
     return {"ok": False, "error": f"unknown op {op}"}
 
 

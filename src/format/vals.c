@@ -127,14 +127,18 @@ int lsql_vals_gather(lsql_vals *d, const lsql_vals *dict, const uint32_t *idx, u
       total += so[idx[i] + 1] - so[idx[i]];
     }
     if (ensure_offs0(d) != LSQL_OK || lsql_buf_reserve(&d->offs, (size_t)n * 8) != LSQL_OK ||
-        lsql_buf_reserve(&d->data, (size_t)total) != LSQL_OK)
+        lsql_buf_reserve(&d->data, (size_t)total + 16) != LSQL_OK)
       return lsql_err_oom(err);
     uint64_t *o = (uint64_t *)(d->offs.data + d->offs.len);
     uint8_t *p = d->data.data + d->data.len;
     uint64_t pos = d->data.len;
+    const uint8_t *src = dict->data.data;
+    const uint64_t slen = dict->data.len;
     for (uint64_t i = 0; i < n; i++) {
       uint64_t s = so[idx[i]], l = so[idx[i] + 1] - s;
-      memcpy(p, dict->data.data + s, l);
+      /* short values: one fixed 16-byte copy (inlined), not a libc call per value */
+      if (LSQL_LIKELY(l <= 16 && s + 16 <= slen)) memcpy(p, src + s, 16);
+      else memcpy(p, src + s, l);
       p += l;
       pos += l;
       o[i] = pos;
@@ -148,12 +152,23 @@ int lsql_vals_gather(lsql_vals *d, const lsql_vals *dict, const uint32_t *idx, u
   size_t w = dict->bits / 8;
   if (lsql_buf_reserve(&d->data, (size_t)n * w) != LSQL_OK) return lsql_err_oom(err);
   uint8_t *p = d->data.data + d->data.len;
-  for (uint64_t i = 0; i < n; i++) {
-    if (idx[i] >= dict->n) {
-      if (dict->n == 0) { memset(p + i * w, 0, w); continue; }
-      return lsql_err_corrupt(err, "dictionary index %u >= %llu", idx[i], (unsigned long long)dict->n);
+  if (dict->n == 0) {
+    memset(p, 0, (size_t)n * w);
+  } else {
+    for (uint64_t i = 0; i < n; i++)
+      if (idx[i] >= dict->n) return lsql_err_corrupt(err, "dictionary index %u >= %llu", idx[i], (unsigned long long)dict->n);
+    const uint8_t *src = dict->data.data;
+    /* constant widths so that each copy is an inlined load/store */
+#define GATHER_W(W) for (uint64_t i = 0; i < n; i++) memcpy(p + i * (W), src + (size_t)idx[i] * (W), (W))
+    switch (w) {
+      case 1: GATHER_W(1); break;
+      case 2: GATHER_W(2); break;
+      case 4: GATHER_W(4); break;
+      case 8: GATHER_W(8); break;
+      case 16: GATHER_W(16); break;
+      default: GATHER_W(w); break;
     }
-    memcpy(p + i * w, dict->data.data + (size_t)idx[i] * w, w);
+#undef GATHER_W
   }
   d->data.len += n * w;
   d->n += n;
