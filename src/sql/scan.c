@@ -557,6 +557,22 @@ static int tables_collect(lsql_session *s, tables_data *d, const char *only_cata
   return rc;
 }
 
+int lsql_sql_list_all_tables(lsql_session *s, char ***rows, size_t *n, lsql_error *err) {
+  *rows = NULL;
+  *n = 0;
+  tables_data *d = lsql_calloc(1, sizeof *d);
+  if (!d) return lsql_err_oom(err);
+  int rc = tables_collect(s, d, NULL, NULL, err);
+  if (rc == LSQL_OK) {
+    *rows = d->rows;
+    *n = d->n;
+    d->rows = NULL;
+    d->n = 0;
+  }
+  tables_data_free(d);
+  return rc;
+}
+
 typedef struct tables_bind {
   char *catalog, *schema; /* optional filters */
 } tables_bind;

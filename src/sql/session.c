@@ -756,6 +756,28 @@ static bool is_system_ref(const char *c, const char *sc) {
          (!*c && !strcasecmp(sc, "main"));
 }
 
+/* information_schema needs every table's columns, so a statement that reads it first gets a view
+ * for every table of the namespaces (this reads each manifest, not data). A table that cannot be
+ * opened is left out rather than failing the whole listing; SHOW ALL TABLES and lance_tables()
+ * list names without opening anything. */
+static int ensure_all_views(lsql_session *s, lsql_error *err) {
+  char **rows;
+  size_t n;
+  LSQL_TRY(lsql_sql_list_all_tables(s, &rows, &n, err));
+  int rc = LSQL_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (rc == LSQL_OK) {
+      lsql_error e = {0};
+      const char *parts[3] = {rows[3 * i], rows[3 * i + 1], rows[3 * i + 2]};
+      int vrc = ensure_view(s, parts, 3, &e);
+      if (vrc == LSQL_ENOMEM || vrc == LSQL_ECANCELLED) rc = lsql_err(err, vrc, "%s", e.message);
+    }
+    for (int k = 0; k < 3; k++) lsql_free(rows[3 * i + k]);
+  }
+  lsql_free(rows);
+  return rc;
+}
+
 /* Parses one statement (parser only) and creates the views of the tables it names. */
 static int resolve_statement(lsql_session *s, duckdb_connection con, const char *text, size_t n,
                              lsql_error *err) {
@@ -816,6 +838,10 @@ static int resolve_statement(lsql_session *s, duckdb_connection con, const char 
   ref_list r = {0};
   if (collect_refs(json_object_get(root, "statements"), &r) != LSQL_OK) rc = lsql_err_oom(err);
   json_decref(root);
+  bool info_schema = false;
+  for (size_t i = 0; i < r.n; i += 3)
+    if (!strcasecmp(r.parts[i + 1], "information_schema")) info_schema = true;
+  if (rc == LSQL_OK && info_schema) rc = ensure_all_views(s, err);
   for (size_t i = 0; rc == LSQL_OK && i < r.n; i += 3) {
     const char *c = r.parts[i], *sc = r.parts[i + 1], *t = r.parts[i + 2];
     if (is_system_ref(c, sc)) continue;

@@ -114,5 +114,8 @@ int lsql_sql_table_get(lsql_session *s, const char *name, int64_t version, const
 /* ---- the lance_scan / lance_tables table functions (scan.c) --------------------------------- */
 
 int lsql_sql_register_functions(lsql_session *s, duckdb_connection con, lsql_error *err);
+/* Every table of the mounted namespaces as (catalog, schema, table) triples, names only (opens no
+ * dataset). *rows holds 3 * *n strings; caller frees each and the array with lsql_free. */
+int lsql_sql_list_all_tables(lsql_session *s, char ***rows, size_t *n, lsql_error *err);
 
 #endif
