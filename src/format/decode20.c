@@ -503,7 +503,7 @@ static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error
   ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL};
   LSQL_TRY(lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err));
   int rc = decode_ae(&c, pg->array, pg->n_rows, &nd->pg.vals, &nd->pg.valid, err);
-  lsql_page_free_buffers(pg, c.bufs);
+  lsql_prefetch_give(f, (uint32_t)nd->col, p, &nd->pf, c.bufs);
   if (rc == LSQL_OK && nd->pg.vals.n != pg->n_rows)
     rc = lsql_err_corrupt(err, "page decodes to %llu values, %llu rows", (unsigned long long)nd->pg.vals.n, (unsigned long long)pg->n_rows);
   if (rc != LSQL_OK) {
@@ -660,7 +660,7 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
       ctx20 c = {f, pg, NULL, NULL};
       if ((rc = lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err)) != LSQL_OK) break;
       rc = decode_u64s(&c, le->offsets, pg->n_rows, &nd->pg.vals, err);
-      lsql_page_free_buffers(pg, c.bufs);
+      lsql_prefetch_give(f, (uint32_t)nd->col, p, &nd->pf, c.bufs);
       if (rc != LSQL_OK) { lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
       nd->cur = p;
     }

@@ -71,6 +71,76 @@ void lsql_field_reader_free(lsql_field_reader *r) {
   lsql_free(r);
 }
 
+typedef struct leaf_spares {
+  lsql_buf spare[LSQL_DPAGE_SPARE_N];
+  uint8_t *pool[LSQL_PREFETCH_POOL];
+  size_t pool_cap[LSQL_PREFETCH_POOL];
+} leaf_spares;
+
+struct lsql_reader_spares {
+  size_t n;
+  leaf_spares *leaf;
+};
+
+void lsql_reader_spares_free(lsql_reader_spares *sp) {
+  if (!sp) return;
+  for (size_t i = 0; i < sp->n; i++) {
+    for (int k = 0; k < LSQL_DPAGE_SPARE_N; k++) lsql_buf_free(&sp->leaf[i].spare[k]);
+    for (int k = 0; k < LSQL_PREFETCH_POOL; k++) lsql_free(sp->leaf[i].pool[k]);
+  }
+  lsql_free(sp->leaf);
+  lsql_free(sp);
+}
+
+void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spares) {
+  if (!r) return; /* nothing to keep: *spares stays */
+  lsql_reader_spares_free(*spares);
+  *spares = NULL;
+  lsql_reader_spares *sp = r->n_leaves ? lsql_calloc(1, sizeof *sp) : NULL;
+  if (sp && !(sp->leaf = lsql_calloc(r->n_leaves, sizeof *sp->leaf))) {
+    lsql_free(sp);
+    sp = NULL;
+  }
+  for (size_t i = 0; sp && i < r->n_leaves; i++) {
+    leaf_state *l = &r->leaves[i];
+    if (l->missing) continue;
+    lsql_dpage_recycle(&l->dp);
+    memcpy(sp->leaf[i].spare, l->dp.spare, sizeof l->dp.spare);
+    memset(l->dp.spare, 0, sizeof l->dp.spare);
+    memcpy(sp->leaf[i].pool, l->pf.pool, sizeof l->pf.pool);
+    memcpy(sp->leaf[i].pool_cap, l->pf.pool_cap, sizeof l->pf.pool_cap);
+    memset(l->pf.pool, 0, sizeof l->pf.pool);
+  }
+  if (sp) sp->n = r->n_leaves;
+  lsql_field_reader_free(r);
+  *spares = sp;
+}
+
+void lsql_field_reader_adopt(lsql_field_reader *r, lsql_reader_spares **spares) {
+  lsql_reader_spares *sp = *spares;
+  *spares = NULL;
+  if (!sp) return;
+  for (size_t i = 0; r && i < sp->n && i < r->n_leaves; i++) {
+    leaf_state *l = &r->leaves[i];
+    if (l->missing) continue;
+    /* a new reader's leaves hold no buffers yet; swap so that leftovers are freed below */
+    for (int k = 0; k < LSQL_DPAGE_SPARE_N; k++) {
+      lsql_buf t = l->dp.spare[k];
+      l->dp.spare[k] = sp->leaf[i].spare[k];
+      sp->leaf[i].spare[k] = t;
+    }
+    for (int k = 0; k < LSQL_PREFETCH_POOL; k++) {
+      uint8_t *t = l->pf.pool[k];
+      size_t c = l->pf.pool_cap[k];
+      l->pf.pool[k] = sp->leaf[i].pool[k];
+      l->pf.pool_cap[k] = sp->leaf[i].pool_cap[k];
+      sp->leaf[i].pool[k] = t;
+      sp->leaf[i].pool_cap[k] = c;
+    }
+  }
+  lsql_reader_spares_free(sp);
+}
+
 int lsql_field_reader_new(lsql_file *f, const lsql_field *field, const lsql_column_map *map,
                           lsql_field_reader **out, lsql_error *err) {
   *out = NULL;
@@ -288,12 +358,12 @@ static int leaf_read(lsql_field_reader *r, leaf_state *s, lsql_leaf_acc *acc, ui
       if (lo >= col->n_pages) return lsql_err_corrupt(err, "column %u: row %llu past its %llu rows", s->col, (unsigned long long)row, (unsigned long long)s->page_start[col->n_pages]);
     }
     if (s->cur != lo) {
-      lsql_dpage_free(&s->dp);
+      lsql_dpage_recycle(&s->dp); /* keeps the page's buffers for the next decode */
       s->cur = SIZE_MAX;
       uint8_t **bufs = NULL;
       int rc = lsql_prefetch_take(r->f, s->col, lo, need, &s->pf, &bufs, err);
       if (rc == LSQL_OK) rc = lsql_decode_page21(r->f, &col->pages[lo], &s->shape, bufs, &s->dp, err);
-      lsql_page_free_buffers(&col->pages[lo], bufs);
+      lsql_prefetch_give(r->f, s->col, lo, &s->pf, bufs);
       if (rc != LSQL_OK) return lsql_error_prefix(err, "column %u: page %zu: ", s->col, lo), rc;
       s->cur = lo;
     }

@@ -345,7 +345,58 @@ static void prefetch_drop(const lsql_column *c, lsql_prefetch *pf) {
 void lsql_prefetch_free(lsql_file *f, uint32_t col, lsql_prefetch *pf) {
   if (!pf || !f || col >= f->n_cols) return;
   prefetch_drop(&f->cols[col], pf);
+  for (int i = 0; i < LSQL_PREFETCH_POOL; i++) lsql_free(pf->pool[i]);
   memset(pf, 0, sizeof *pf);
+}
+
+/* Allocation size of a read buffer of n bytes: large ones round up to 1/8 of their power of two,
+ * so the next, slightly larger page of the column still fits, and a given-back buffer's size
+ * follows from its page's buffer size. */
+static size_t pool_size(size_t n) {
+  if (n < ((size_t)64 << 10) || n > SIZE_MAX / 4) return n;
+  size_t step = (size_t)1 << (63 - __builtin_clzll((unsigned long long)n) - 3);
+  return (n + step - 1) & ~(step - 1);
+}
+
+/* A read buffer of at least `need` bytes: the smallest pooled one that fits, else a new one. */
+static uint8_t *pool_get(lsql_prefetch *pf, size_t need, size_t *cap) {
+  int best = -1;
+  for (int i = 0; i < LSQL_PREFETCH_POOL; i++)
+    if (pf->pool[i] && pf->pool_cap[i] >= need && (best < 0 || pf->pool_cap[i] < pf->pool_cap[best])) best = i;
+  if (best >= 0) {
+    uint8_t *d = pf->pool[best];
+    *cap = pf->pool_cap[best];
+    pf->pool[best] = NULL;
+    return d;
+  }
+  size_t c = pool_size(need);
+  *cap = c;
+  return lsql_malloc(c);
+}
+
+/* Keeps a buffer of `cap` bytes, replacing the smallest pooled one when the pool is full. */
+static void pool_put(lsql_prefetch *pf, uint8_t *d, size_t cap) {
+  int slot = -1;
+  for (int i = 0; i < LSQL_PREFETCH_POOL; i++) {
+    if (!pf->pool[i]) { slot = i; break; }
+    if (slot < 0 || pf->pool_cap[i] < pf->pool_cap[slot]) slot = i;
+  }
+  if (pf->pool[slot] && pf->pool_cap[slot] >= cap) {
+    lsql_free(d);
+    return;
+  }
+  lsql_free(pf->pool[slot]);
+  pf->pool[slot] = d;
+  pf->pool_cap[slot] = cap;
+}
+
+void lsql_prefetch_give(lsql_file *f, uint32_t col, size_t p, lsql_prefetch *pf, uint8_t **bufs) {
+  if (!bufs) return;
+  const lsql_page *pg = &f->cols[col].pages[p];
+  for (size_t i = 0; i < pg->n_buffers; i++)
+    /* a lower bound of the allocation when pool_get handed out a larger pooled buffer */
+    if (bufs[i]) pool_put(pf, bufs[i], pool_size((size_t)pg->buf_size[i] + 8));
+  lsql_free(bufs);
 }
 
 int lsql_prefetch_take(lsql_file *f, uint32_t col, size_t p, size_t need, lsql_prefetch *pf,
@@ -390,7 +441,8 @@ int lsql_prefetch_take(lsql_file *f, uint32_t col, size_t p, size_t need, lsql_p
     if (!(all[i] = lsql_calloc(pg->n_buffers + 1, sizeof **all))) rc = lsql_err_oom(err);
     for (size_t b = 0; b < pg->n_buffers && rc == LSQL_OK; b++) {
       /* +8 slack: kernels may read whole words at the tail. */
-      uint8_t *d = lsql_malloc((size_t)pg->buf_size[b] + 8);
+      size_t cap;
+      uint8_t *d = pool_get(pf, (size_t)pg->buf_size[b] + 8, &cap);
       if (!d) { rc = lsql_err_oom(err); break; }
       memset(d + pg->buf_size[b], 0, 8);
       all[i][b] = d;

@@ -149,6 +149,16 @@ typedef struct lsql_field_reader lsql_field_reader;
 int lsql_field_reader_new(lsql_file *f, const lsql_field *field, const lsql_column_map *map,
                           lsql_field_reader **out, lsql_error *err);
 void lsql_field_reader_free(lsql_field_reader *r);
+
+/* Reusable buffers (decoded-page and read buffers) of a freed reader, for the reader of the same
+ * field in the next file: a scan then reuses memory across fragments instead of faulting in fresh
+ * pages for every one. Holds no memory an ArrowArray references. */
+typedef struct lsql_reader_spares lsql_reader_spares;
+/* Frees r; its reusable buffers replace *spares (left alone when r is NULL). */
+void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spares);
+/* Hands the buffers of *spares to r (a new reader of the same field); *spares becomes NULL. */
+void lsql_field_reader_adopt(lsql_field_reader *r, lsql_reader_spares **spares);
+void lsql_reader_spares_free(lsql_reader_spares *sp);
 /* Decodes the selected rows into *out (caller releases). Errors carry the file path, the column
  * index and the page number. */
 int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel,

@@ -61,6 +61,9 @@ int lsql_vals_append_var(lsql_vals *dst, unsigned off_bits, const uint8_t *offs,
 /* Gathers dict[idx[i]] for n u32 indices into dst. */
 int lsql_vals_gather(lsql_vals *dst, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err);
 
+enum { LSQL_DPAGE_SP_DATA, LSQL_DPAGE_SP_OFFS, LSQL_DPAGE_SP_IDX, LSQL_DPAGE_SP_IX, LSQL_DPAGE_SP_REP,
+       LSQL_DPAGE_SP_DEF, LSQL_DPAGE_SPARE_N };
+
 /* A decoded 2.1+ page: levels (one per item) and the visible values. */
 typedef struct lsql_dpage {
   uint64_t n_rows;
@@ -73,9 +76,15 @@ typedef struct lsql_dpage {
   bool has_dict;
   int n_layers;
   int layers[16];           /* RepDefLayer, inner -> outer */
+  size_t rep_cap, def_cap;  /* allocation sizes of rep/def when recyclable (0: not) */
+  /* Empty buffers (len 0, capacity kept) from the previous page of the same column: decoding
+   * the next page into them avoids faulting fresh memory for every page. */
+  lsql_buf spare[LSQL_DPAGE_SPARE_N];
 } lsql_dpage;
 
 void lsql_dpage_free(lsql_dpage *p);
+/* Frees the page's contents but keeps its large buffers as spares for the next decode into p. */
+void lsql_dpage_recycle(lsql_dpage *p);
 
 /* What the leaf's values should look like after decode. */
 typedef struct lsql_leaf_shape {
@@ -89,11 +98,16 @@ void lsql_page_free_buffers(const lsql_page *pg, uint8_t **bufs);
 
 /* Raw buffers of the upcoming pages of one column, read together so that an object store makes
  * one (coalescable) request for many small pages instead of one per page. Zero-initialise. */
+#define LSQL_PREFETCH_POOL 8
 typedef struct lsql_prefetch {
   size_t first, n;      /* pages [first, first + n) were read */
   uint8_t ***bufs;      /* bufs[i]: buffers of page first + i; NULL once handed out */
   uint64_t window;      /* read-ahead bytes (beyond the needed pages) of the last refill */
   size_t next;          /* the page after the last one handed out */
+  /* Buffers of pages already decoded (given back), reused for the next reads of the column so
+   * that every page does not fault in fresh memory. */
+  uint8_t *pool[LSQL_PREFETCH_POOL];
+  size_t pool_cap[LSQL_PREFETCH_POOL];
 } lsql_prefetch;
 /* Hands out the buffers of page p of column col (the caller frees them with
  * lsql_page_free_buffers). When p is not held, one lsql_rfile_read_ranges call reads pages
@@ -102,9 +116,12 @@ typedef struct lsql_prefetch {
 int lsql_prefetch_take(lsql_file *f, uint32_t col, size_t p, size_t need, lsql_prefetch *pf,
                        uint8_t ***bufs, lsql_error *err);
 void lsql_prefetch_free(lsql_file *f, uint32_t col, lsql_prefetch *pf);
+/* Gives back the buffers of page p (from lsql_prefetch_take) for reuse; frees what is not kept. */
+void lsql_prefetch_give(lsql_file *f, uint32_t col, size_t p, lsql_prefetch *pf, uint8_t **bufs);
 
 /* 2.1+ page decode (whole page) from the page's buffers (borrowed; decoders may take one over
- * and leave NULL in its slot). */
+ * and leave NULL in its slot). `out` is reset except for its spare buffers (zero it, or pass a
+ * page given to lsql_dpage_recycle). Nothing in a dpage is ever handed to an ArrowArray. */
 int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape, uint8_t **bufs,
                        lsql_dpage *out, lsql_error *err);
 

@@ -13,7 +13,48 @@ void lsql_dpage_free(lsql_dpage *p) {
   lsql_free(p->row_vis);
   lsql_vals_free(&p->vals);
   lsql_vals_free(&p->dict);
+  for (int i = 0; i < LSQL_DPAGE_SPARE_N; i++) lsql_buf_free(&p->spare[i]);
   memset(p, 0, sizeof *p);
+}
+
+/* Keeps *b (emptied) in spare slot `slot` of p, keeping the larger of it and the slot's buffer. */
+static void stash(lsql_dpage *p, int slot, lsql_buf *b) {
+  lsql_buf *s = &p->spare[slot];
+  if (b->cap > s->cap) {
+    lsql_buf_free(s);
+    *s = *b;
+    s->len = 0;
+  } else lsql_free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* Takes spare slot `slot` of p (an empty buffer, possibly with capacity). */
+static lsql_buf take_spare(lsql_dpage *p, int slot) {
+  lsql_buf b = p->spare[slot];
+  p->spare[slot] = (lsql_buf)LSQL_BUF_INIT;
+  b.len = 0;
+  return b;
+}
+
+void lsql_dpage_recycle(lsql_dpage *p) {
+  stash(p, LSQL_DPAGE_SP_DATA, &p->vals.data);
+  stash(p, LSQL_DPAGE_SP_OFFS, &p->vals.offs);
+  if (p->rep && p->rep_cap) {
+    lsql_buf b = {(uint8_t *)p->rep, 0, p->rep_cap};
+    stash(p, LSQL_DPAGE_SP_REP, &b);
+    p->rep = NULL;
+  }
+  if (p->def && p->def_cap) {
+    lsql_buf b = {(uint8_t *)p->def, 0, p->def_cap};
+    stash(p, LSQL_DPAGE_SP_DEF, &b);
+    p->def = NULL;
+  }
+  lsql_buf keep[LSQL_DPAGE_SPARE_N];
+  memcpy(keep, p->spare, sizeof keep);
+  memset(p->spare, 0, sizeof p->spare);
+  lsql_dpage_free(p);
+  memcpy(p->spare, keep, sizeof keep);
 }
 
 static int set_layers(lsql_dpage *out, const Lance__Encodings21__RepDefLayer *ls, size_t n, lsql_error *err) {
@@ -116,6 +157,8 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
     }
   }
   lsql_vals idx = {0};
+  if (use_dict) idx.data = take_spare(out, LSQL_DPAGE_SP_IDX);
+  lsql_buf ixb = LSQL_BUF_INIT;
   lsql_vals *vdst = use_dict ? &idx : &out->vals;
   if ((rc = vals_shape(mb->value_compression, vdst, err)) != LSQL_OK) goto done;
   if (!use_dict && vdst->var && lsql_buf_reserve(&vdst->data, data_len) != LSQL_OK) { rc = lsql_err_oom(err); goto done; }
@@ -126,7 +169,8 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
   bool is_fsst = !use_dict && vc && vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FSST;
   if (is_fsst && (rc = lsql_fsst_table_parse(vc->fsst->symbol_table.data, vc->fsst->symbol_table.len, &fsst, err)) != LSQL_OK) goto done;
   bool has_rep = mb->rep_compression != NULL, has_def = mb->def_compression != NULL;
-  lsql_buf rep = LSQL_BUF_INIT, def = LSQL_BUF_INIT;
+  lsql_buf rep = has_rep ? take_spare(out, LSQL_DPAGE_SP_REP) : (lsql_buf)LSQL_BUF_INIT;
+  lsql_buf def = has_def ? take_spare(out, LSQL_DPAGE_SP_DEF) : (lsql_buf)LSQL_BUF_INIT;
   uint64_t pos = 0, values_seen = 0, levels = 0;
   for (size_t c = 0; c < n_chunks && rc == LSQL_OK; c++) {
     uint64_t w = rd_word(meta + c * ww, ww);
@@ -208,36 +252,47 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
   out->n_levels = levels;
   out->rep = has_rep ? (uint16_t *)rep.data : NULL;
   out->def = has_def ? (uint16_t *)def.data : NULL;
+  out->rep_cap = has_rep ? rep.cap : 0;
+  out->def_cap = has_def ? def.cap : 0;
   if (!has_rep) lsql_buf_free(&rep);
   if (!has_def) lsql_buf_free(&def);
   if (rc == LSQL_OK && use_dict) {
     /* Indices to u32, then either keep the dictionary or gather. */
-    uint32_t *ix = lsql_malloc((size_t)idx.n * 4 + 4);
-    if (!ix) rc = lsql_err_oom(err);
+    ixb = take_spare(out, LSQL_DPAGE_SP_IX);
+    if (lsql_buf_reserve(&ixb, (size_t)idx.n * 4 + 4) != LSQL_OK) rc = lsql_err_oom(err);
     else {
-      for (uint64_t i = 0; i < idx.n; i++) {
-        const uint8_t *p = idx.data.data + i * (idx.bits / 8);
-        ix[i] = idx.bits == 8 ? p[0] : idx.bits == 16 ? lsql_load_le16(p) : idx.bits == 32 ? lsql_load_le32(p) : (uint32_t)lsql_load_le64(p);
+      uint32_t *ix = (uint32_t *)ixb.data;
+      const uint8_t *s = idx.data.data;
+      uint64_t ni = idx.n;
+      /* the index width switch is outside the per-value loops */
+      switch (idx.bits) {
+        case 8: for (uint64_t i = 0; i < ni; i++) ix[i] = s[i]; break;
+        case 16: for (uint64_t i = 0; i < ni; i++) ix[i] = lsql_load_le16(s + 2 * i); break;
+        case 32: for (uint64_t i = 0; i < ni; i++) ix[i] = lsql_load_le32(s + 4 * i); break;
+        case 64: for (uint64_t i = 0; i < ni; i++) ix[i] = (uint32_t)lsql_load_le64(s + 8 * i); break;
+        default: rc = lsql_err_corrupt(err, "dictionary indices of %u bits", idx.bits);
       }
-      if (idx.bits != 8 && idx.bits != 16 && idx.bits != 32 && idx.bits != 64) rc = lsql_err_corrupt(err, "dictionary indices of %u bits", idx.bits);
-      else if (shape->keep_dict) {
+      if (rc == LSQL_OK && shape->keep_dict) {
+        /* the indices become the page's values; its (empty) value buffer becomes the scratch */
+        stash(out, LSQL_DPAGE_SP_IX, &out->vals.data);
         out->vals.bits = 32;
         out->vals.n = idx.n;
-        out->vals.data.data = (uint8_t *)ix;
-        out->vals.data.len = out->vals.data.cap = (size_t)idx.n * 4;
-        ix = NULL;
+        out->vals.data = ixb;
+        out->vals.data.len = (size_t)idx.n * 4;
+        ixb = (lsql_buf)LSQL_BUF_INIT;
         out->dict = dict;
         memset(&dict, 0, sizeof dict);
         out->has_dict = true;
-      } else {
+      } else if (rc == LSQL_OK) {
         out->vals.bits = dict.bits;
         out->vals.var = dict.var;
         rc = lsql_vals_gather(&out->vals, &dict, ix, idx.n, err);
       }
-      lsql_free(ix);
     }
   }
 done:
+  stash(out, LSQL_DPAGE_SP_IX, &ixb);
+  if (use_dict) stash(out, LSQL_DPAGE_SP_IDX, &idx.data);
   lsql_vals_free(&idx);
   lsql_vals_free(&dict);
   (void)f;
@@ -402,6 +457,7 @@ static int decode_fullzip(const lsql_page *pg, const Lance__Encodings21__FullZip
       uint64_t need;
       if (lsql_mul_overflow_u64(n, bits / 8, &need) || need > len) return lsql_err_corrupt(err, "full-zip buffer holds %zu bytes, %llu needed", len, (unsigned long long)need);
       /* Plain values: take the page buffer over instead of copying it. */
+      stash(out, LSQL_DPAGE_SP_DATA, &v->data);
       v->data.data = bufs[0];
       v->data.len = (size_t)need;
       v->data.cap = len + 8;
@@ -605,7 +661,7 @@ static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings
   if (!bl->inner_layout || bl->inner_layout->layout_case == L(BLOB_LAYOUT)) return lsql_err_corrupt(err, "blob layout without a valid inner layout");
   lsql_page inner = *pg;
   inner.layout = bl->inner_layout;
-  lsql_dpage d;
+  lsql_dpage d = {0};
   /* the inner layout describes the same page buffers: no second read */
   LSQL_TRY(lsql_decode_page21(f, &inner, shape, bufs, &d, err));
   int rc = LSQL_OK;
@@ -626,6 +682,7 @@ static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings
   }
   if (rc == LSQL_OK) {
     out->n_levels = n;
+    lsql_vals_free(&out->vals);
     out->vals = d.vals;
     memset(&d.vals, 0, sizeof d.vals);
   }
@@ -635,7 +692,12 @@ static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings
 
 int lsql_decode_page21(lsql_file *f, const lsql_page *pg, const lsql_leaf_shape *shape, uint8_t **bufs,
                        lsql_dpage *out, lsql_error *err) {
+  lsql_buf keep[LSQL_DPAGE_SPARE_N];
+  memcpy(keep, out->spare, sizeof keep);
   memset(out, 0, sizeof *out);
+  memcpy(out->spare, keep, sizeof keep);
+  out->vals.data = take_spare(out, LSQL_DPAGE_SP_DATA);
+  out->vals.offs = take_spare(out, LSQL_DPAGE_SP_OFFS);
   const Lance__Encodings21__PageLayout *pl = pg->layout;
   if (!pl) return lsql_err_corrupt(err, "page has no layout");
   int rc;

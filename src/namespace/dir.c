@@ -57,10 +57,12 @@ static const char *dotted(const char *const *id, size_t n, char *buf, size_t cap
 
 /* ---- listing mode ------------------------------------------------------------------------- */
 
-/* A `{name}.lance` directory is a table when it has at least one entry and no
- * `.lance-deregistered` marker. */
-static int dir_table_dir_live(dir_ns *d, const char *dirname, int *live, lsql_error *err) {
-  *live = 0;
+/* Whether `{root}/{dirname}` holds a `.lance-deregistered` marker (*entries: how many entries it
+ * has; a missing directory or a plain file has none). */
+static int dir_table_dir_state(dir_ns *d, const char *dirname, size_t *entries, int *dereg,
+                               lsql_error *err) {
+  *entries = 0;
+  *dereg = 0;
   char *path = lsql_path_join(d->root, dirname);
   if (!path) return lsql_err_oom(err);
   lsql_dirent *ents = NULL;
@@ -69,15 +71,28 @@ static int dir_table_dir_live(dir_ns *d, const char *dirname, int *live, lsql_er
   lsql_free(path);
   if (rc == LSQL_ENOTFOUND) return LSQL_OK;
   if (rc != LSQL_OK) return rc;
-  int dereg = 0;
   for (size_t i = 0; i < n; i++)
-    if (strcmp(ents[i].name, ".lance-deregistered") == 0) dereg = 1;
-  *live = n > 0 && !dereg;
+    if (strcmp(ents[i].name, ".lance-deregistered") == 0) *dereg = 1;
+  *entries = n;
   lsql_dirents_free(ents, n);
   return LSQL_OK;
 }
 
-/* Names of the live `{name}.lance` directories at the root (unsorted, caller frees). */
+/* A `{name}.lance` directory resolves to a table when it has at least one entry and no
+ * `.lance-deregistered` marker. */
+static int dir_table_dir_live(dir_ns *d, const char *dirname, int *live, lsql_error *err) {
+  size_t n;
+  int dereg;
+  *live = 0;
+  LSQL_TRY(dir_table_dir_state(d, dirname, &n, &dereg, err));
+  *live = n > 0 && !dereg;
+  return LSQL_OK;
+}
+
+/* Names listed for the `*.lance` entries at the root (unsorted, caller frees). As in the
+ * reference, every entry whose name ends in ".lance" is listed (empty directories, plain files,
+ * names that are not valid ids, even "" for a bare ".lance") except deregistered directories:
+ * describe_table / table_exists then decide whether it is a table. */
 static int dir_listing_tables(dir_ns *d, char ***names, size_t *n_names, lsql_error *err) {
   *names = NULL;
   *n_names = 0;
@@ -91,12 +106,13 @@ static int dir_listing_tables(dir_ns *d, char ***names, size_t *n_names, lsql_er
   if (!out) rc = lsql_err_oom(err);
   for (size_t i = 0; rc == LSQL_OK && i < n; i++) {
     size_t len = strlen(ents[i].name);
-    if (!ents[i].is_dir || len <= 6 || strcmp(ents[i].name + len - 6, ".lance") != 0) continue;
-    /* Names that are not valid ids could not be described or opened: leave them out. */
-    if (lsql_ns_check_component(ents[i].name, len - 6, "$", NULL) != LSQL_OK) continue;
-    int live;
-    rc = dir_table_dir_live(d, ents[i].name, &live, err);
-    if (rc != LSQL_OK || !live) continue;
+    if (len < 6 || strcmp(ents[i].name + len - 6, ".lance") != 0) continue;
+    if (ents[i].is_dir) {
+      size_t entries;
+      int dereg;
+      rc = dir_table_dir_state(d, ents[i].name, &entries, &dereg, err);
+      if (rc != LSQL_OK || dereg) continue;
+    }
     if (!(out[k] = lsql_strndup(ents[i].name, len - 6))) rc = lsql_err_oom(err);
     else k++;
   }
@@ -214,6 +230,16 @@ static int dir_ns_known(dir_ns *d, const char *const *id, size_t id_len, int *ex
   return LSQL_OK;
 }
 
+/* The reference lists a namespace that is not in __manifest as empty, but refuses child
+ * namespaces outright while there is no __manifest at all. Caller holds d->mu. */
+static int dir_list_missing(dir_ns *d, const char *const *id, size_t id_len, lsql_error *err) {
+  char buf[256];
+  if (d->manifest_version > 0) return LSQL_OK;
+  return lsql_err(err, LSQL_ENOTFOUND,
+                  "namespace %s not found (child namespace reads need an existing __manifest)",
+                  dotted(id, id_len, buf, sizeof buf));
+}
+
 /* Common prologue: validates the id, refuses child namespaces without manifest mode, takes the
  * lock and refreshes. On LSQL_OK the caller must unlock. */
 static int dir_begin(dir_ns *d, const char *const *id, size_t id_len, size_t max_listing_depth,
@@ -264,11 +290,9 @@ static int dir_list_namespaces(lsql_namespace *ns, const char *const *id, size_t
                                const char *page_token, int32_t limit, lsql_string_list *out,
                                lsql_error *err) {
   dir_ns *d = ns->impl;
-  char buf[256];
   LSQL_TRY(dir_begin(d, id, id_len, 0, err));
   int exists = 0, rc = dir_ns_known(d, id, id_len, &exists, err);
-  if (rc == LSQL_OK && !exists)
-    rc = lsql_err(err, LSQL_ENOTFOUND, "namespace %s not found", dotted(id, id_len, buf, sizeof buf));
+  if (rc == LSQL_OK && !exists) rc = dir_list_missing(d, id, id_len, err);
   char *parent = NULL, **names = NULL;
   size_t n = 0;
   if (rc == LSQL_OK && id_len > 0 && !(parent = lsql_ns_id_join(id, id_len, "$")))
@@ -284,18 +308,16 @@ static int dir_list_tables(lsql_namespace *ns, const char *const *id, size_t id_
                            const char *page_token, int32_t limit, lsql_string_list *out,
                            lsql_error *err) {
   dir_ns *d = ns->impl;
-  char buf[256];
   LSQL_TRY(dir_begin(d, id, id_len, 0, err));
   int exists = 0, rc = dir_ns_known(d, id, id_len, &exists, err);
-  if (rc == LSQL_OK && !exists)
-    rc = lsql_err(err, LSQL_ENOTFOUND, "namespace %s not found", dotted(id, id_len, buf, sizeof buf));
+  if (rc == LSQL_OK && !exists) rc = dir_list_missing(d, id, id_len, err);
   char *parent = NULL, **names = NULL;
   size_t n = 0;
   if (rc == LSQL_OK && id_len > 0 && !(parent = lsql_ns_id_join(id, id_len, "$")))
     rc = lsql_err_oom(err);
   if (rc == LSQL_OK) rc = dir_children(d, parent, 1, &names, &n, err);
-  /* Root in compatibility mode: add the `{name}.lance` directories that no manifest row
-   * already points at (the manifest wins on duplicates, as in the reference). */
+  /* Root in compatibility mode: add the `{name}.lance` entries that no manifest table row
+   * already points at, by relative or full location (as the reference deduplicates). */
   if (rc == LSQL_OK && id_len == 0 && d->listing_enabled) {
     char **dn = NULL;
     size_t dn_n = 0;
@@ -307,16 +329,21 @@ static int dir_list_tables(lsql_namespace *ns, const char *const *id, size_t id_
         free_names(dn, dn_n);
       } else {
         names = grown;
-        for (size_t i = 0; i < dn_n; i++) {
-          char loc[512];
-          snprintf(loc, sizeof loc, "%s.lance", dn[i]);
+        size_t i = 0;
+        for (; rc == LSQL_OK && i < dn_n; i++) {
+          char *rel = lsql_sprintf("%s.lance", dn[i]);
+          char *full = rel ? lsql_sprintf("%s/%s", d->root, rel) : NULL;
           bool dup = false;
-          for (size_t j = 0; j < d->n_rows && !dup; j++)
+          for (size_t j = 0; full && j < d->n_rows && !dup; j++)
             dup = d->rows[j].is_table && d->rows[j].location &&
-                  strcmp(d->rows[j].location, loc) == 0 && !strchr(d->rows[j].object_id, '$');
-          if (dup) lsql_free(dn[i]);
+                  (strcmp(d->rows[j].location, rel) == 0 || strcmp(d->rows[j].location, full) == 0);
+          if (!full) rc = lsql_err_oom(err);
+          lsql_free(rel);
+          lsql_free(full);
+          if (dup || rc != LSQL_OK) lsql_free(dn[i]);
           else names[n++] = dn[i];
         }
+        for (; i < dn_n; i++) lsql_free(dn[i]);
         lsql_free(dn);
       }
     }
@@ -369,9 +396,9 @@ static int dir_describe_table(lsql_namespace *ns, const char *const *id, size_t 
   int rc = dir_resolve_table(d, id, id_len, &out->location, err);
   pthread_mutex_unlock(&d->mu);
   if (rc != LSQL_OK) return rc;
-  /* The reference returns no storage options for a dir namespace; ours hands back the
-   * namespace's own storage.* options so that the location can be opened as described. */
-  out->storage_options = lsql_strv_dup((const char *const *)d->storage);
+  /* No storage options, as the reference (it vends none without a credential vendor): the
+   * namespace's own storage.* options are applied by lsql_namespace_open_table instead. */
+  out->storage_options = lsql_calloc(1, sizeof(char *));
   out->version = -1;
   if (!out->storage_options) return lsql_err_oom(err);
   return LSQL_OK;

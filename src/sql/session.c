@@ -839,7 +839,7 @@ static int resolve_statement(lsql_session *s, duckdb_connection con, const char 
   if (collect_refs(json_object_get(root, "statements"), &r) != LSQL_OK) rc = lsql_err_oom(err);
   json_decref(root);
   bool info_schema = false;
-  for (size_t i = 0; i < r.n; i += 3)
+  for (size_t i = 0; rc == LSQL_OK && i < r.n; i += 3)
     if (!strcasecmp(r.parts[i + 1], "information_schema")) info_schema = true;
   if (rc == LSQL_OK && info_schema) rc = ensure_all_views(s, err);
   for (size_t i = 0; rc == LSQL_OK && i < r.n; i += 3) {

@@ -81,6 +81,7 @@ typedef struct scan {
   int n_threads;
   bool sync_init;
   uint64_t *sel_scratch; /* consumer-side row offsets */
+  lsql_reader_spares **spares; /* per data column, guarded by mu: buffers of the last freed reader */
 } scan;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -191,7 +192,8 @@ static int prep_fragment(scan *s, frag_state *f, lsql_error *err) {
 
 /* ---- one chunk of one column ---------------------------------------------------------------- */
 
-static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows, lsql_error *err) {
+static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows, lsql_reader_spares **sp,
+                      lsql_error *err) {
   frag_state *f = &s->frags[c->frag];
   const lsql_field *field = s->cols[0].field; /* replaced below */
   for (size_t i = 0; i < s->n_cols; i++)
@@ -206,6 +208,7 @@ static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows
   if (!c->reader) {
     lsql_column_map map = {f->maps[fi], (size_t)s->ds->max_field_id + 1};
     LSQL_TRY(lsql_field_reader_new(f->files[fi], field, &map, &c->reader, err));
+    lsql_field_reader_adopt(c->reader, sp); /* buffers of this column's previous fragment */
   }
   lsql_row_selection sel = {start, n, is_range ? NULL : rows};
   LSQL_TRY(lsql_field_reader_read(c->reader, &sel, out, err));
@@ -277,17 +280,27 @@ static void *worker(void *arg) {
       continue;
     }
     pick->busy = true;
+    lsql_reader_spares *sp = NULL;
+    if (!pick->reader && s->spares) {
+      sp = s->spares[pick->col];
+      s->spares[pick->col] = NULL;
+    }
     pthread_mutex_unlock(&s->mu);
     struct ArrowArray arr = {0};
     lsql_error e = {0};
-    int rc = run_cursor(s, pick, &arr, rows, &e);
+    int rc = run_cursor(s, pick, &arr, rows, &sp, &e);
     frag_state *f = &s->frags[pick->frag];
     bool last = pick->next_chunk + 1 >= f->n_batches;
     if (last || rc) {
-      lsql_field_reader_free(pick->reader);
+      lsql_field_reader_free_keep(pick->reader, &sp);
       pick->reader = NULL;
     }
     pthread_mutex_lock(&s->mu);
+    if (sp && s->spares && !s->spares[pick->col]) {
+      s->spares[pick->col] = sp;
+      sp = NULL;
+    }
+    lsql_reader_spares_free(sp);
     if (rc) {
       char ctx[64];
       snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", f->pb->id);
@@ -512,6 +525,8 @@ static void scan_free(scan *s) {
     lsql_free(s->ring[i].cols);
   }
   for (size_t i = 0; i < s->n_cursors; i++) lsql_field_reader_free(s->cursors[i].reader);
+  for (size_t i = 0; s->spares && i < s->n_data; i++) lsql_reader_spares_free(s->spares[i]);
+  lsql_free(s->spares);
   for (size_t i = 0; i < s->n_frags; i++) frag_release(s, &s->frags[i]);
   if (s->sync_init) {
     pthread_mutex_destroy(&s->mu);
@@ -596,7 +611,8 @@ static int plan(scan *s, const lsql_scan_options *opts, lsql_error *err) {
   for (size_t i = 0; i < s->n_frags; i++)
     if (s->frags[i].n_batches) nc += s->n_data;
   s->cursors = lsql_calloc(nc ? nc : 1, sizeof *s->cursors);
-  if (!s->cursors) return lsql_err_oom(err);
+  s->spares = lsql_calloc(s->n_data ? s->n_data : 1, sizeof *s->spares);
+  if (!s->cursors || !s->spares) return lsql_err_oom(err);
   for (size_t i = 0; i < s->n_frags; i++) {
     if (!s->frags[i].n_batches) continue;
     for (size_t c = 0; c < s->n_data; c++)

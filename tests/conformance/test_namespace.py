@@ -165,6 +165,11 @@ def listing_root(tmp_path_factory):
     lance.write_dataset(T, os.path.join(root, "gone.lance"))
     open(os.path.join(root, "gone.lance", ".lance-deregistered"), "w").close()
     os.makedirs(os.path.join(root, "not_a_table"))
+    # Listed by the reference, but describe_table says "not found".
+    os.makedirs(os.path.join(root, "empty.lance"))
+    open(os.path.join(root, "file.lance"), "w").close()
+    os.makedirs(os.path.join(root, "dereg.lance"))
+    open(os.path.join(root, "dereg.lance", ".lance-deregistered"), "w").close()
     return root
 
 
@@ -179,6 +184,7 @@ def manifest_root(tmp_path_factory):
                 ["retail", "top_in_retail"], ["wholesale", "w"], ["root_t"]):
         lance.write_dataset(T, namespace_client=ns, table_id=tid, mode="create")
     lance.write_dataset(T, os.path.join(root, "legacy.lance"))
+    os.makedirs(os.path.join(root, "empty.lance"))
     return root
 
 
@@ -193,12 +199,39 @@ def ref_tree(ref, nid=()):
     return out
 
 
+def _ref_call(fn):
+    try:
+        return ("ok", fn())
+    except Exception as e:  # the reference's NamespaceNotFoundError, TableNotFoundError, ...
+        return ("error", type(e).__name__)
+
+
+def check_missing_namespaces(ours, ref, ids):
+    """Listing a namespace that does not exist: exactly what the reference does ([] once a
+    __manifest exists, NamespaceNotFound before)."""
+    for nid in ids:
+        for ofn, rfn, attr in ((ours.list_tables, ref.list_tables, "tables"),
+                               (ours.list_namespaces, ref.list_namespaces, "namespaces")):
+            req = (ListTablesRequest if attr == "tables" else ListNamespacesRequest)(id=list(nid))
+            want = _ref_call(lambda: getattr(rfn(req), attr))
+            try:
+                got = ("ok", ofn(list(nid))[0])
+            except LsqlError as e:
+                got = ("error", e.code)
+            if want[0] == "ok":
+                assert got == want, (nid, attr, got, want)
+            else:
+                assert want[1] == "NamespaceNotFoundError" and got == ("error", ENOTFOUND), \
+                    (nid, attr, got, want)
+
+
 def check_against_reference(ours, ref):
     tree = ref_tree(ref)
     for nid, (nss, tabs) in tree.items():
         assert ours.list_namespaces(list(nid)) == (nss, None), nid
         assert ours.list_tables(list(nid)) == (tabs, None), nid
         assert ours.exists(list(nid)) == 1
+        # The reference's properties None is an empty list in C (the API never returns NULL).
         want = ref.describe_namespace(DescribeNamespaceRequest(id=list(nid))).properties or {}
         assert ours.describe_namespace(list(nid)) == want
         # Pagination: same pages as the reference for limit 1 and 2.
@@ -215,8 +248,18 @@ def check_against_reference(ours, ref):
             assert sum(pages, []) == tabs
         for t in tabs:
             tid = list(nid) + [t]
+            want = _ref_call(lambda: ref.describe_table(DescribeTableRequest(id=tid)))
+            if want[0] == "error":  # listed but not a table (empty directory, plain file)
+                assert want[1] == "TableNotFoundError", (tid, want)
+                with pytest.raises(LsqlError) as ei:
+                    ours.describe_table(tid)
+                assert ei.value.code == ENOTFOUND, tid
+                assert ours.exists(tid, table=True) == 0
+                continue
             loc, so, ver = ours.describe_table(tid)
-            assert loc == ref.describe_table(DescribeTableRequest(id=tid)).location
+            assert loc == want[1].location
+            assert so == (want[1].storage_options or {}), tid
+            assert ver == (-1 if want[1].version is None else want[1].version), tid
             assert ours.exists(tid, table=True) == 1
     return tree
 
@@ -250,7 +293,7 @@ def test_dir_listing_mode(lib, listing_root):
     ref = ln.connect("dir", {"root": listing_root})
     ours = NS(lib, "dir", {"root": listing_root})
     tree = check_against_reference(ours, ref)
-    assert tree[()] == ([], ["alpha", "beta", "delta", "gamma"])
+    assert tree[()] == ([], ["alpha", "beta", "delta", "empty", "file", "gamma"])
     assert ours.exists(["gone"], table=True) == 0
     assert ours.exists(["nope"], table=True) == 0
     loc, so, ver = ours.describe_table(["alpha"])
@@ -258,7 +301,8 @@ def test_dir_listing_mode(lib, listing_root):
     with pytest.raises(LsqlError) as ei:
         ours.describe_table(["nope"])
     assert ei.value.code == ENOTFOUND and "table nope not found" in ei.value.message
-    # Missing namespaces are errors (the reference returns an empty list; the spec says 404).
+    # No __manifest yet: child namespaces are not found, as in the reference.
+    check_missing_namespaces(ours, ref, [("retail",), ("retail", "sales")])
     with pytest.raises(LsqlError) as ei:
         ours.list_tables(["retail", "sales"])
     assert ei.value.code == ENOTFOUND and "namespace retail.sales not found" in ei.value.message
@@ -268,10 +312,16 @@ def test_dir_listing_mode(lib, listing_root):
 def test_dir_storage_options_and_flags(lib, listing_root):
     ours = NS(lib, "dir", {"root": listing_root + "/", "manifest_enabled": "false",
                            "storage.region": "eu-west-1", "storage.allow_http": "true"})
-    assert ours.list_tables([]) == (["alpha", "beta", "delta", "gamma"], None)
+    ref = ln.connect("dir", {"root": listing_root + "/", "manifest_enabled": "false",
+                             "storage.region": "eu-west-1", "storage.allow_http": "true"})
+    assert ours.list_tables([]) == (ref.list_tables(ListTablesRequest(id=[])).tables, None)
+    assert ours.list_tables([]) == (["alpha", "beta", "delta", "empty", "file", "gamma"], None)
     loc, so, _ = ours.describe_table(["beta"])
     assert loc == os.path.join(listing_root, "beta.lance")
-    assert so == {"region": "eu-west-1", "allow_http": "true"}
+    # Like the reference, describe_table vends no storage options (open_table applies the
+    # namespace's own storage.* options itself).
+    assert ref.describe_table(DescribeTableRequest(id=["beta"])).storage_options is None
+    assert so == {}
     with pytest.raises(LsqlError) as ei:
         ours.list_namespaces(["x"])
     assert ei.value.code == EUNSUPPORTED
@@ -294,7 +344,12 @@ def test_dir_manifest_mode(lib, manifest_root):
     ref = ln.connect("dir", {"root": manifest_root})
     ours = NS(lib, "dir", {"root": manifest_root})
     tree = skip_without_reader(lambda: check_against_reference(ours, ref))
-    assert tree[()] == (["retail", "wholesale"], ["legacy", "root_t"])
+    assert tree[()] == (["retail", "wholesale"], ["empty", "legacy", "root_t"])
+    # Namespaces missing from __manifest list as empty, as in the reference.
+    check_missing_namespaces(ours, ref, [("nope",), ("retail", "nope"), ("nope", "x"),
+                                         ("retail", "sales", "orders")])
+    assert ours.list_tables(["nope"]) == ([], None)
+    assert ours.list_namespaces(["retail", "nope"]) == ([], None)
     assert tree[("retail", "sales")] == ([], ["customers", "orders"])
     assert ours.describe_namespace(["retail"]) == {"owner": "bob"}
     assert ours.exists(["retail", "nope"]) == 0
