@@ -25,11 +25,19 @@ int main(int argc, char **argv) {
 """
 
 
+def tool_env(**extra):
+    """Environment for compilers and cmake: without the sanitizer preload that `make sanitize`
+    sets for the tests (gcc's own cc1 crashes under it); the built consumer keeps it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "ASAN_", "LSAN_", "UBSAN_"))}
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="module")
 def prefix(tmp_path_factory):
     p = tmp_path_factory.mktemp("prefix")
     subprocess.run(["cmake", "--install", BUILD, "--prefix", str(p)], check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=tool_env())
     return p
 
 
@@ -46,12 +54,12 @@ def run_consumer(exe):
 def test_pkg_config(prefix, tmp_path):
     src = tmp_path / "c.c"
     src.write_text(CONSUMER)
-    env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
+    env = tool_env(PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "lancesql"], env=env, check=True,
                            capture_output=True, text=True).stdout.split()
     exe = tmp_path / "c"
     subprocess.run(["gcc", "-std=c11", str(src), *flags, f"-Wl,-rpath,{prefix / 'lib'}", "-o", str(exe)],
-                   check=True)
+                   check=True, env=tool_env())
     run_consumer(exe)
 
 
@@ -64,6 +72,6 @@ def test_cmake_find_package(prefix, tmp_path):
         "target_link_libraries(c lancesql::lancesql)\n")
     b = tmp_path / "b"
     subprocess.run(["cmake", "-S", str(tmp_path), "-B", str(b), f"-DCMAKE_PREFIX_PATH={prefix}"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(b)], check=True, stdout=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, env=tool_env())
+    subprocess.run(["cmake", "--build", str(b)], check=True, stdout=subprocess.DEVNULL, env=tool_env())
     run_consumer(b / "c")
