@@ -286,20 +286,31 @@ static void free_names(char **names, size_t n) {
   lsql_free(names);
 }
 
+/* Children (namespaces or tables) of namespace `id`, as the reference lists them, including its
+ * answer for a missing namespace. Called with d->mu held (after dir_begin). */
+static int dir_list_children(dir_ns *d, const char *const *id, size_t id_len, int is_table,
+                             char ***names, size_t *n, lsql_error *err) {
+  *names = NULL;
+  *n = 0;
+  int exists = 0, rc = dir_ns_known(d, id, id_len, &exists, err);
+  if (rc == LSQL_OK && !exists) rc = dir_list_missing(d, id, id_len, err);
+  char *parent = NULL;
+  if (rc == LSQL_OK && id_len > 0 && !(parent = lsql_ns_id_join(id, id_len, "$")))
+    rc = lsql_err_oom(err);
+  if (rc == LSQL_OK) rc = dir_children(d, parent, is_table, names, n, err);
+  lsql_free(parent);
+  return rc;
+}
+
 static int dir_list_namespaces(lsql_namespace *ns, const char *const *id, size_t id_len,
                                const char *page_token, int32_t limit, lsql_string_list *out,
                                lsql_error *err) {
   dir_ns *d = ns->impl;
   LSQL_TRY(dir_begin(d, id, id_len, 0, err));
-  int exists = 0, rc = dir_ns_known(d, id, id_len, &exists, err);
-  if (rc == LSQL_OK && !exists) rc = dir_list_missing(d, id, id_len, err);
-  char *parent = NULL, **names = NULL;
+  char **names = NULL;
   size_t n = 0;
-  if (rc == LSQL_OK && id_len > 0 && !(parent = lsql_ns_id_join(id, id_len, "$")))
-    rc = lsql_err_oom(err);
-  if (rc == LSQL_OK) rc = dir_children(d, parent, 0, &names, &n, err);
+  int rc = dir_list_children(d, id, id_len, 0, &names, &n, err);
   pthread_mutex_unlock(&d->mu);
-  lsql_free(parent);
   if (rc != LSQL_OK) return rc;
   return lsql_ns_paginate(names, n, page_token, limit, out, err);
 }
@@ -309,13 +320,9 @@ static int dir_list_tables(lsql_namespace *ns, const char *const *id, size_t id_
                            lsql_error *err) {
   dir_ns *d = ns->impl;
   LSQL_TRY(dir_begin(d, id, id_len, 0, err));
-  int exists = 0, rc = dir_ns_known(d, id, id_len, &exists, err);
-  if (rc == LSQL_OK && !exists) rc = dir_list_missing(d, id, id_len, err);
-  char *parent = NULL, **names = NULL;
+  char **names = NULL;
   size_t n = 0;
-  if (rc == LSQL_OK && id_len > 0 && !(parent = lsql_ns_id_join(id, id_len, "$")))
-    rc = lsql_err_oom(err);
-  if (rc == LSQL_OK) rc = dir_children(d, parent, 1, &names, &n, err);
+  int rc = dir_list_children(d, id, id_len, 1, &names, &n, err);
   /* Root in compatibility mode: add the `{name}.lance` entries that no manifest table row
    * already points at, by relative or full location (as the reference deduplicates). */
   if (rc == LSQL_OK && id_len == 0 && d->listing_enabled) {
@@ -349,7 +356,6 @@ static int dir_list_tables(lsql_namespace *ns, const char *const *id, size_t id_
     }
   }
   pthread_mutex_unlock(&d->mu);
-  lsql_free(parent);
   if (rc != LSQL_OK) {
     free_names(names, n);
     return rc;
