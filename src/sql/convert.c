@@ -183,6 +183,25 @@ static inline void put_string(duckdb_vector v, duckdb_string_t *slot, idx_t row,
   }
 }
 
+/* put_string when 12 bytes from p are readable: an inline string is built from two fixed loads
+ * masked to its length (the bytes past it must be zero), so no memset/memcpy calls per value. */
+static inline void put_string_12(duckdb_vector v, duckdb_string_t *slot, idx_t row, const char *p,
+                                 uint32_t len) {
+  if (len > 12) {
+    duckdb_vector_assign_string_element_len(v, row, p, len);
+    return;
+  }
+  uint64_t lo = lsql_load_le64(p), hi = lsql_load_le32(p + 8);
+  if (len < 8) {
+    lo &= ((uint64_t)1 << (len * 8)) - 1; /* len 0 gives mask 0 */
+    hi = 0;
+  } else {
+    hi &= ((uint64_t)1 << ((len - 8) * 8)) - 1;
+  }
+  uint64_t w[2] = {(uint64_t)len | (lo << 32), (lo >> 32) | (hi << 32)};
+  memcpy(slot, w, 16); /* little-endian: u32 length, then inline bytes 0..11 */
+}
+
 /* Multiplier that turns a value of the given unit letter into microseconds (or divisor for ns). */
 static int64_t unit_to_us_mul(char u) { return u == 's' ? 1000000 : u == 'm' ? 1000 : 1; }
 
@@ -204,6 +223,7 @@ static int convert_dictionary(const struct ArrowSchema *s, const struct ArrowArr
   bool str = !strcmp(ds->format, "u") || !strcmp(ds->format, "z");
   const int32_t *doff = str ? (const int32_t *)da->buffers[1] + da->offset : NULL;
   const char *ddata = str ? da->buffers[2] : NULL;
+  const int64_t ddata_end = str && da->length > 0 ? doff[da->length] : 0; /* readable data bytes */
   copy_validity(a, start, count, v, out_row);
   uint64_t *mask = NULL;
   for (int64_t i = 0; i < count; i++) {
@@ -226,7 +246,9 @@ static int convert_dictionary(const struct ArrowSchema *s, const struct ArrowArr
       int32_t b = doff[k], e = doff[k + 1];
       if (b < 0 || e < b) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
       if (e > INT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
-      put_string(v, (duckdb_string_t *)duckdb_vector_get_data(v) + out_row + i, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
+      duckdb_string_t *slot = (duckdb_string_t *)duckdb_vector_get_data(v) + out_row + i;
+      if ((int64_t)b + 12 <= ddata_end) put_string_12(v, slot, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
+      else put_string(v, slot, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
     } else {
       LSQL_TRY(lsql_sql_arrow_to_vector(ds, da, k, 1, v, out_row + (idx_t)i, err));
     }
@@ -274,6 +296,9 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
         bool large = f[0] == 'U' || f[0] == 'Z';
         bool nulls = a->buffers[0] && a->null_count != 0;
         duckdb_string_t *o = (duckdb_string_t *)out + out_row;
+        /* Bytes of the data buffer known to be readable: up to the array's last offset. */
+        const int64_t data_end = large ? ((const int64_t *)src)[a->offset + a->length]
+                                       : ((const int32_t *)src)[a->offset + a->length];
         for (int64_t i = 0; i < count; i++) {
           if (nulls && !lsql_bit_get(a->buffers[0], (uint64_t)(start + i))) continue;
           int64_t b, e;
@@ -285,7 +310,8 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
             e = ((const int32_t *)src)[start + i + 1];
           }
           if (b < 0 || e < b || e - b > UINT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad string offsets");
-          put_string(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
+          if (b + 12 <= data_end) put_string_12(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
+          else put_string(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
         }
         return LSQL_OK;
       }
@@ -370,6 +396,12 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
     int p, sc, bits;
     if (parse_decimal(f, &p, &sc, &bits) != 0) return lsql_err(err, LSQL_ECORRUPT, "bad decimal '%s'", f);
     size_t in_w = (size_t)bits / 8;
+    if (p > 9 && p <= 18 && in_w >= 8) { /* the common case (e.g. decimal(15,2)): low 8 bytes */
+      int64_t *o = (int64_t *)out + out_row;
+      const uint8_t *q = src + (size_t)start * in_w;
+      for (int64_t i = 0; i < count; i++) o[i] = (int64_t)lsql_load_le64(q + (size_t)i * in_w);
+      return LSQL_OK;
+    }
     for (int64_t i = 0; i < count; i++) {
       const uint8_t *q = src + (size_t)(start + i) * in_w;
       int64_t lo = in_w == 4 ? (int32_t)lsql_load_le32(q) : (int64_t)lsql_load_le64(q);
