@@ -1,7 +1,8 @@
 /* Fuzzes the FSST symbol table parser and decoder.
  * Input: [flags][n strings] then either a full 2312-byte table (flags & 1) or [n_symbols] and
  * 9-byte (symbol, length) records for a synthetic table; then offsets are derived from the
- * remaining bytes (flags & 2: raw 32-bit offsets taken from the input, else lengths). */
+ * remaining bytes (flags & 2: raw 32-bit offsets taken from the input, else lengths; flags & 8:
+ * passed as 64-bit offsets). The result is checked against a one-code-at-a-time reference. */
 #include <stdlib.h>
 
 #include "format/encoding/kernels.h"
@@ -9,6 +10,34 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TABLE_SIZE 2312
+
+/* Reference decoder: 0 and the output, or -1 for a bad code / dangling escape / bad offsets. */
+static int ref_decode(const lsql_fsst_table *t, const uint32_t *offs, const uint8_t *in,
+                      size_t len, unsigned n, lsql_buf *out, uint64_t *oo) {
+  if (offs[0] > len) return -1;
+  oo[0] = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (offs[i + 1] < offs[i] || offs[i + 1] > len) return -1;
+    if (!t->compressed) {
+      if (lsql_buf_append(out, in + offs[i], offs[i + 1] - offs[i])) return -1;
+    } else {
+      for (uint64_t p = offs[i]; p < offs[i + 1]; p++) {
+        const uint8_t c = in[p];
+        if (c == 255) {
+          if (p + 1 >= offs[i + 1]) return -1;
+          if (lsql_buf_append(out, &in[++p], 1)) return -1;
+        } else {
+          if (c >= t->n_symbols) return -1;
+          uint8_t sym[8];
+          lsql_store_le64(sym, t->symbols[c]);
+          if (lsql_buf_append(out, sym, t->lens[c])) return -1;
+        }
+      }
+    }
+    oo[i + 1] = out->len;
+  }
+  return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 3) return 0;
@@ -40,7 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lsql_error err;
   if (lsql_fsst_table_parse(tab, sizeof tab, &t, &err) != LSQL_OK) return 0;
   uint32_t *offs = malloc((n + 1) * sizeof *offs);
-  uint64_t *oo = malloc((n + 1) * sizeof *oo);
+  uint64_t *oo = malloc((n + 1) * sizeof *oo), *ro = NULL;
+  lsql_buf out = LSQL_BUF_INIT, ref = LSQL_BUF_INIT;
+  int rc;
   if (!offs || !oo) goto done;
   if (flags & 2) { /* raw offsets from the input: exercises validation */
     if (size < (size_t)(n + 1) * 4) goto done;
@@ -57,11 +88,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     offs[n] = (uint32_t)size;
   }
-  lsql_buf out = LSQL_BUF_INIT;
-  lsql_fsst_decode(&t, 32, offs, data, size, n, &out, oo, &err);
-  lsql_buf_free(&out);
+  if (flags & 8) {
+    uint64_t *o64 = malloc((n + 1) * sizeof *o64);
+    if (!o64) goto done;
+    for (unsigned i = 0; i <= n; i++) o64[i] = offs[i];
+    rc = lsql_fsst_decode(&t, 64, o64, data, size, n, &out, oo, &err);
+    free(o64);
+  } else {
+    rc = lsql_fsst_decode(&t, 32, offs, data, size, n, &out, oo, &err);
+  }
+  ro = malloc((n + 1) * sizeof *ro);
+  if (!ro) goto done;
+  const int rr = ref_decode(&t, offs, data, size, n, &ref, ro);
+  if ((rc == LSQL_OK) != (rr == 0)) abort();
+  if (rc == LSQL_OK && (out.len != ref.len || (out.len && memcmp(out.data, ref.data, out.len)) ||
+                        memcmp(oo, ro, (n + 1) * sizeof *oo)))
+    abort();
+  if (rc != LSQL_OK && out.len != 0) abort();
 done:
+  lsql_buf_free(&out);
+  lsql_buf_free(&ref);
   free(offs);
   free(oo);
+  free(ro);
   return 0;
 }

@@ -160,7 +160,8 @@ LSQL_API int lsql_dataset_versions(lsql_dataset *ds, lsql_version_info **out, si
 typedef struct lsql_scan_options {
   const char *const *columns; /* NULL-terminated top-level column names; NULL = all columns.
                                  May include "_rowid" and "_rowaddr". */
-  int n_threads;              /* 0 = one per core */
+  int n_threads;              /* decoding threads: the caller of get_next plus n_threads - 1
+                                 workers (1 = the caller decodes alone); 0 = one per core */
   int64_t batch_size;         /* rows per batch; 0 = default (8192) */
   int ordered;                /* non-zero: batches in fragment order, rows in physical order */
   int64_t readahead_bytes;    /* bound on decoded data buffered ahead; 0 = default (256 MiB) */

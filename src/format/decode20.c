@@ -7,21 +7,18 @@
 
 #define AE(x) LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_##x
 
-/* A decoded 2.0 page: values and an optional validity bitmap (1 = valid). */
+/* A decoded 2.0 page: values and an optional validity bitmap (1 = valid). Its buffers either
+ * borrow the page's raw buffers (node20.bufs, uncompressed flat data needs no copy) or are owned
+ * (decoded); owned ones become the node's spares when the next page is loaded. */
 typedef struct page20 {
   lsql_vals vals;
   lsql_vals dict;
   lsql_buf valid;    /* empty = all valid */
   uint64_t n;
-  /* lists: per row end offsets (normalized) */
 } page20;
 
-static void page20_free(page20 *p) {
-  lsql_vals_free(&p->vals);
-  lsql_vals_free(&p->dict);
-  lsql_buf_free(&p->valid);
-  memset(p, 0, sizeof *p);
-}
+#define N20_SPARES 4
+enum { H20_DATA, H20_OFFS, H20_IVALID, H20_VALID, H20_N };
 
 typedef struct node20 node20;
 struct node20 {
@@ -31,7 +28,17 @@ struct node20 {
   uint64_t *item_start;   /* lists: n_pages + 1 first item of each offsets page */
   size_t cur;
   page20 pg;
+  uint8_t **bufs;         /* raw buffers of the current page (its values may borrow them) */
+  const lsql_page *bufs_pg;
+  size_t bufs_page;
   lsql_prefetch pf;       /* raw buffers of the next pages */
+  /* Owned decode buffers of earlier pages (len 0, capacity kept): the next pages decode into
+   * them instead of faulting in fresh memory. */
+  lsql_buf spare[N20_SPARES];
+  /* Output buffers of this node's batches come from (and return to) this pool; hint: the
+   * previous batch's buffer sizes, so a steady scan starts each batch at the right size. */
+  lsql_bufpool *pool;
+  size_t hint[H20_N];
   node20 *children;
   size_t n_children;
   bool leaf;
@@ -47,21 +54,174 @@ typedef struct ctx20 {
   const lsql_page *pg;
   uint8_t **bufs;
   lsql_vals *dict;   /* non-NULL: keep dictionaries (dictionary-typed fields) */
+  node20 *nd;
 } ctx20;
+
+/* Does p point into one of the node's held raw page buffers (borrowed, not owned)? */
+static bool is_raw(const node20 *nd, const uint8_t *p) {
+  if (!nd->bufs || !p) return false;
+  for (size_t i = 0; i < nd->bufs_pg->n_buffers; i++)
+    if (nd->bufs[i] && p >= nd->bufs[i] && p < nd->bufs[i] + nd->bufs_pg->buf_size[i] + 8) return true;
+  return false;
+}
+
+/* Empties b: an owned buffer becomes a spare (replacing a smaller one), a borrowed one is let go. */
+static void drop_buf(node20 *nd, lsql_buf *b) {
+  if (b->data && !is_raw(nd, b->data)) {
+    int slot = -1;
+    for (int i = 0; i < N20_SPARES; i++) {
+      if (!nd->spare[i].data) { slot = i; break; }
+      if (slot < 0 || nd->spare[i].cap < nd->spare[slot].cap) slot = i;
+    }
+    if (b->cap >= 4096 && (!nd->spare[slot].data || nd->spare[slot].cap < b->cap)) {
+      lsql_buf_free(&nd->spare[slot]);
+      nd->spare[slot] = *b;
+      nd->spare[slot].len = 0;
+    } else {
+      lsql_buf_free(b);
+    }
+  }
+  memset(b, 0, sizeof *b);
+}
+
+static void drop_vals(node20 *nd, lsql_vals *v) {
+  drop_buf(nd, &v->data);
+  drop_buf(nd, &v->offs);
+  drop_buf(nd, &v->ivalid);
+  drop_buf(nd, &v->valid);
+  memset(v, 0, sizeof *v);
+}
+
+/* Starts an empty, unallocated b on the smallest spare holding `need` bytes (if any). */
+static void use_spare(node20 *nd, lsql_buf *b, size_t need) {
+  if (b->data) return;
+  int best = -1;
+  for (int i = 0; i < N20_SPARES; i++)
+    if (nd->spare[i].data && nd->spare[i].cap >= need && (best < 0 || nd->spare[i].cap < nd->spare[best].cap)) best = i;
+  if (best < 0) return;
+  *b = nd->spare[best];
+  b->len = 0;
+  memset(&nd->spare[best], 0, sizeof nd->spare[best]);
+}
+
+/* Lets go of the current page: owned buffers become spares, raw buffers go back to the
+ * prefetcher's pool (after the values borrowing them are dropped). */
+static void page_release(lsql_file *f, node20 *nd) {
+  page20 *p = &nd->pg;
+  drop_vals(nd, &p->vals);
+  drop_vals(nd, &p->dict);
+  drop_buf(nd, &p->valid);
+  memset(p, 0, sizeof *p);
+  if (nd->bufs) lsql_prefetch_give(f, (uint32_t)nd->col, nd->bufs_page, &nd->pf, nd->bufs);
+  nd->bufs = NULL;
+  nd->bufs_pg = NULL;
+  nd->cur = SIZE_MAX;
+}
 
 static void node_free(lsql_file *f, node20 *n) {
   for (size_t i = 0; i < n->n_children; i++) node_free(f, &n->children[i]);
-  if (n->col >= 0) lsql_prefetch_free(f, (uint32_t)n->col, &n->pf);
+  if (n->col >= 0) {
+    page_release(f, n);
+    lsql_prefetch_free(f, (uint32_t)n->col, &n->pf);
+  } else {
+    for (int i = 0; i < LSQL_PREFETCH_POOL; i++) lsql_free(n->pf.pool[i]); /* adopted, never used */
+  }
+  for (int i = 0; i < N20_SPARES; i++) lsql_buf_free(&n->spare[i]);
+  lsql_bufpool_unref(n->pool);
   lsql_free(n->children);
   lsql_free(n->page_start);
   lsql_free(n->item_start);
-  page20_free(&n->pg);
 }
 
 void lsql_reader20_free(lsql_reader20 *r) {
   if (!r) return;
   node_free(r->f, &r->root);
   lsql_free(r);
+}
+
+/* ---- buffers carried to the next fragment's reader ------------------------------------------ */
+
+typedef struct node20_spares {
+  uint8_t *pool[LSQL_PREFETCH_POOL];
+  size_t pool_cap[LSQL_PREFETCH_POOL];
+  lsql_buf spare[N20_SPARES];
+  lsql_bufpool *bufpool;
+  size_t hint[H20_N];
+} node20_spares;
+
+struct lsql_reader20_spares {
+  size_t n;
+  node20_spares *node;
+};
+
+static size_t count_nodes(const node20 *n) {
+  size_t k = 1;
+  for (size_t i = 0; i < n->n_children; i++) k += count_nodes(&n->children[i]);
+  return k;
+}
+
+/* Moves (keep) or swaps (adopt) the reusable buffers of n's subtree with sp->node[*k...] in
+ * pre-order; the same field gives the same tree in every fragment. */
+static void node_spares(lsql_file *f, node20 *n, lsql_reader20_spares *sp, size_t *k, bool keep) {
+  if (*k >= sp->n) return;
+  node20_spares *s = &sp->node[(*k)++];
+  if (keep && n->col >= 0) page_release(f, n); /* raw buffers back to the pool, owned ones to spares */
+  for (int i = 0; i < LSQL_PREFETCH_POOL; i++) {
+    uint8_t *t = n->pf.pool[i];
+    size_t c = n->pf.pool_cap[i];
+    n->pf.pool[i] = s->pool[i];
+    n->pf.pool_cap[i] = s->pool_cap[i];
+    s->pool[i] = t;
+    s->pool_cap[i] = c;
+  }
+  for (int i = 0; i < N20_SPARES; i++) {
+    lsql_buf t = n->spare[i];
+    n->spare[i] = s->spare[i];
+    s->spare[i] = t;
+  }
+  lsql_bufpool *bp = n->pool;
+  n->pool = s->bufpool;
+  s->bufpool = bp;
+  size_t h[H20_N];
+  memcpy(h, n->hint, sizeof h);
+  memcpy(n->hint, s->hint, sizeof h);
+  memcpy(s->hint, h, sizeof h);
+  for (size_t i = 0; i < n->n_children; i++) node_spares(f, &n->children[i], sp, k, keep);
+}
+
+void lsql_reader20_spares_free(lsql_reader20_spares *sp) {
+  if (!sp) return;
+  for (size_t i = 0; i < sp->n; i++) {
+    for (int k = 0; k < LSQL_PREFETCH_POOL; k++) lsql_free(sp->node[i].pool[k]);
+    for (int k = 0; k < N20_SPARES; k++) lsql_buf_free(&sp->node[i].spare[k]);
+    lsql_bufpool_unref(sp->node[i].bufpool);
+  }
+  lsql_free(sp->node);
+  lsql_free(sp);
+}
+
+lsql_reader20_spares *lsql_reader20_keep(lsql_reader20 *r) {
+  if (!r) return NULL;
+  lsql_reader20_spares *sp = lsql_calloc(1, sizeof *sp);
+  if (!sp) return NULL;
+  size_t n = count_nodes(&r->root);
+  if (!(sp->node = lsql_calloc(n, sizeof *sp->node))) {
+    lsql_free(sp);
+    return NULL;
+  }
+  sp->n = n;
+  size_t k = 0;
+  node_spares(r->f, &r->root, sp, &k, true);
+  return sp;
+}
+
+void lsql_reader20_adopt(lsql_reader20 *r, lsql_reader20_spares *sp) {
+  if (r && sp) {
+    size_t k = 0;
+    /* a new reader holds no buffers yet: what it had goes to sp and is freed below */
+    node_spares(r->f, &r->root, sp, &k, false);
+  }
+  lsql_reader20_spares_free(sp);
 }
 
 static bool leafish(const lsql_field *f) {
@@ -155,8 +315,10 @@ static int get_buffer(ctx20 *c, const Lance__Encodings__Buffer *b, const uint8_t
 
 static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
                      lsql_error *err);
-static int widen_u64(lsql_vals *out, uint64_t n, lsql_error *err);
+static int widen_u64(ctx20 *c, lsql_vals *out, uint64_t n, lsql_error *err);
 
+/* Bytes of a Flat encoding's buffer: the raw page buffer itself (zero-padded by 8 bytes), or
+ * its decompressed form in *tmp (owned, 8 bytes of slack). */
 static int flat_bytes(ctx20 *c, const Lance__Encodings__Flat *fl, const uint8_t **p, size_t *len, lsql_buf *tmp,
                       lsql_error *err) {
   LSQL_TRY(get_buffer(c, fl->buffer, p, len, err));
@@ -166,6 +328,7 @@ static int flat_bytes(ctx20 *c, const Lance__Encodings__Flat *fl, const uint8_t 
     if (codec != LSQL_CODEC_NONE) {
       LSQL_TRY(lsql_decompress((enum lsql_codec)codec, *p, *len, (size_t)1 << 34, tmp, err));
       if (lsql_buf_reserve(tmp, 8) != LSQL_OK) return lsql_err_oom(err);
+      memset(tmp->data + tmp->len, 0, 8);
       *p = tmp->data;
       *len = tmp->len;
     }
@@ -173,33 +336,47 @@ static int flat_bytes(ctx20 *c, const Lance__Encodings__Flat *fl, const uint8_t 
   return LSQL_OK;
 }
 
+/* Sets out->data to `len` bytes at p without copying: a view of the raw page buffer (borrowed
+ * until the page is released) or the decompressed tmp (taken over). out->data must be empty. */
+static void flat_take(ctx20 *c, lsql_vals *out, const uint8_t *p, size_t len, lsql_buf *tmp) {
+  drop_buf(c->nd, &out->data);
+  if (tmp->data && p == tmp->data) {
+    out->data = *tmp;
+    memset(tmp, 0, sizeof *tmp);
+  } else {
+    out->data.data = (uint8_t *)p;
+    out->data.cap = len;
+  }
+  out->data.len = len;
+}
+
 /* Decodes n u64 values (binary indices / list offsets). */
 static int decode_u64s(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_error *err) {
   lsql_buf valid = LSQL_BUF_INIT;
   int rc = decode_ae(c, e, n, out, &valid, err);
-  lsql_buf_free(&valid);
-  if (rc == LSQL_OK) rc = widen_u64(out, n, err);
+  drop_buf(c->nd, &valid);
+  if (rc == LSQL_OK) rc = widen_u64(c, out, n, err);
   return rc;
 }
 
-static int widen_u64(lsql_vals *out, uint64_t n, lsql_error *err) {
-  int rc = LSQL_OK;
+static int widen_u64(ctx20 *c, lsql_vals *out, uint64_t n, lsql_error *err) {
   if (out->var || out->n != n) return lsql_err_corrupt(err, "indices decode to %llu values, %llu expected", (unsigned long long)out->n, (unsigned long long)n);
   if (out->bits != 64) {
-    /* widen */
     if (out->bits != 32 && out->bits != 16 && out->bits != 8) return lsql_err_corrupt(err, "offsets of %u bits", out->bits);
     lsql_buf w = LSQL_BUF_INIT;
-    if (lsql_buf_resize(&w, (size_t)n * 8) != LSQL_OK) return lsql_err_oom(err);
+    use_spare(c->nd, &w, (size_t)n * 8 + 8);
+    if (lsql_buf_reserve(&w, (size_t)n * 8 + 8) != LSQL_OK) return lsql_err_oom(err);
+    w.len = (size_t)n * 8;
     uint64_t *d = (uint64_t *)w.data;
-    for (uint64_t i = 0; i < n; i++) {
-      const uint8_t *p = out->data.data + i * (out->bits / 8);
-      d[i] = out->bits == 32 ? lsql_load_le32(p) : out->bits == 16 ? lsql_load_le16(p) : p[0];
-    }
-    lsql_buf_free(&out->data);
+    const uint8_t *s = out->data.data;
+    if (out->bits == 32) for (uint64_t i = 0; i < n; i++) d[i] = lsql_load_le32(s + i * 4);
+    else if (out->bits == 16) for (uint64_t i = 0; i < n; i++) d[i] = lsql_load_le16(s + i * 2);
+    else for (uint64_t i = 0; i < n; i++) d[i] = s[i];
+    drop_buf(c->nd, &out->data);
     out->data = w;
     out->bits = 64;
   }
-  return rc;
+  return LSQL_OK;
 }
 
 static int decode_binary(ctx20 *c, const Lance__Encodings__Binary *b, uint64_t n, lsql_vals *out, lsql_buf *valid,
@@ -217,43 +394,76 @@ static int decode_binary(ctx20 *c, const Lance__Encodings__Binary *b, uint64_t n
       size_t len;
       lsql_buf tmp = LSQL_BUF_INIT;
       rc = flat_bytes(c, b->bytes->flat, &p, &len, &tmp, err);
-      if (rc == LSQL_OK && lsql_buf_append(&bytes.data, p, len) != LSQL_OK) rc = lsql_err_oom(err);
-      lsql_buf_free(&tmp);
+      if (rc == LSQL_OK) flat_take(c, &bytes, p, len, &tmp);
+      drop_buf(c->nd, &tmp);
     }
   }
   if (rc == LSQL_OK) {
     const uint64_t *ix = (const uint64_t *)idx.data.data;
-    uint64_t adj = b->null_adjustment, prev = 0;
+    uint64_t adj = b->null_adjustment;
     out->var = true;
     out->bits = 0;
-    if (lsql_buf_resize(&out->offs, (size_t)(n + 1) * 8) != LSQL_OK) rc = lsql_err_oom(err);
     bool any_null = false;
-    for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) any_null |= adj && ix[i] >= adj;
-    if (rc == LSQL_OK && any_null) {
+    if (adj)
+      for (uint64_t i = 0; i < n; i++) any_null |= ix[i] >= adj;
+    if (any_null) {
+      drop_buf(c->nd, valid);
+      use_spare(c->nd, valid, lsql_bitmap_bytes(n));
       if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) rc = lsql_err_oom(err);
       else memset(valid->data, 0xff, valid->len);
     }
-    uint64_t *o = (uint64_t *)out->offs.data;
-    o[0] = 0;
-    for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
-      uint64_t end = ix[i];
-      if (adj && end >= adj) {
-        end -= adj;
-        lsql_bit_clear(valid->data, i);
-      }
-      if (end < prev || end > bytes.data.len) rc = lsql_err_corrupt(err, "binary offset %llu out of range", (unsigned long long)end);
-      o[i + 1] = end;
-      prev = end;
+    /* The offsets (n + 1 ends, a leading 0) are written over the indices when their buffer has
+     * room for one more u64: a raw page buffer always has (8 bytes of zeroed slack). */
+    lsql_buf o = LSQL_BUF_INIT;
+    bool in_place = idx.data.len == (size_t)n * 8 && (is_raw(c->nd, idx.data.data) || idx.data.cap >= (size_t)(n + 1) * 8);
+    if (rc == LSQL_OK && in_place) {
+      o = idx.data;
+      memset(&idx.data, 0, sizeof idx.data);
+    } else if (rc == LSQL_OK) {
+      use_spare(c->nd, &o, (size_t)(n + 1) * 8);
+      if (lsql_buf_reserve(&o, (size_t)(n + 1) * 8) != LSQL_OK) rc = lsql_err_oom(err);
     }
     if (rc == LSQL_OK) {
+      o.len = (size_t)(n + 1) * 8;
+      uint64_t *od = (uint64_t *)o.data;
+      /* Backwards: entry i + 1 is written after index i is read (same buffer when in place). */
+      uint64_t bad = 0, lim = bytes.data.len;
+      if (any_null) {
+        for (uint64_t i = n; i-- > 0;) {
+          uint64_t end = ix[i];
+          if (end >= adj) {
+            end -= adj;
+            lsql_bit_clear(valid->data, i);
+          }
+          bad |= end > lim;
+          od[i + 1] = end;
+        }
+      } else {
+        for (uint64_t i = n; i-- > 0;) {
+          uint64_t end = ix[i] - (adj && ix[i] >= adj ? adj : 0);
+          bad |= end > lim;
+          od[i + 1] = end;
+        }
+      }
+      od[0] = 0;
+      /* ends must not decrease */
+      for (uint64_t i = 0; i < n && !bad; i++) bad |= od[i + 1] < od[i];
+      if (bad) rc = lsql_err_corrupt(err, "binary offsets out of range");
+    }
+    if (rc == LSQL_OK) {
+      drop_buf(c->nd, &out->offs);
+      out->offs = o;
+      memset(&o, 0, sizeof o);
+      drop_buf(c->nd, &out->data);
       out->data = bytes.data;
       memset(&bytes.data, 0, sizeof bytes.data);
       out->n = n;
     }
+    drop_buf(c->nd, &o);
   }
-  lsql_vals_free(&idx);
-  lsql_vals_free(&bytes);
-  lsql_buf_free(&bv);
+  drop_vals(c->nd, &idx);
+  drop_vals(c->nd, &bytes);
+  drop_buf(c->nd, &bv);
   return rc;
 }
 
@@ -271,9 +481,11 @@ static uint64_t ae_fixed_bits(const Lance__Encodings__ArrayEncoding *e) {
   }
 }
 
+/* Decoders fill an empty `out` (and `valid`); buffers they let go of become the node's spares. */
 static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
                      lsql_error *err) {
   if (!e) return lsql_err_corrupt(err, "missing array encoding");
+  node20 *nd = c->nd;
   switch (e->array_encoding_case) {
     case AE(FLAT): {
       const uint8_t *p;
@@ -284,20 +496,24 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       if (rc == LSQL_OK) {
         if (n == UINT64_MAX) { /* raw bytes (binary data) */
           out->bits = 8;
-          rc = lsql_buf_append(&out->data, p, len) == LSQL_OK ? LSQL_OK : lsql_err_oom(err);
+          flat_take(c, out, p, len, &tmp);
           out->n = len;
         } else if (bits == 0 || (bits != 1 && bits % 8) || bits > 4096) {
           rc = lsql_err(err, LSQL_EUNSUPPORTED, "flat values of %llu bits", (unsigned long long)bits);
         } else {
-          uint64_t need = bits == 1 ? (n + 7) / 8 : n * (bits / 8);
+          uint64_t need;
+          if (bits == 1) need = (n + 7) / 8;
+          else if (lsql_mul_overflow_u64(n, bits / 8, &need)) need = UINT64_MAX;
           if (need > len) rc = lsql_err_corrupt(err, "flat buffer holds %zu bytes, %llu needed", len, (unsigned long long)need);
           else {
+            /* no copy: the values stay in the page buffer (or the decompressed one) */
             out->bits = (uint32_t)bits;
-            rc = lsql_vals_append_fixed(out, p, n, err);
+            flat_take(c, out, p, (size_t)need, &tmp);
+            out->n = n;
           }
         }
       }
-      lsql_buf_free(&tmp);
+      drop_buf(nd, &tmp);
       return rc;
     }
     case AE(NULLABLE): {
@@ -309,19 +525,21 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
           lsql_buf vv = LSQL_BUF_INIT;
           int rc = decode_ae(c, nl->some_nulls->validity, n, &v, &vv, err);
           if (rc == LSQL_OK && (v.bits != 1 || v.n != n)) rc = lsql_err_corrupt(err, "validity is not a bitmap of %llu bits", (unsigned long long)n);
-          lsql_buf_free(&vv);
+          drop_buf(nd, &vv);
           if (rc == LSQL_OK) {
-            lsql_buf_free(valid);
+            drop_buf(nd, valid);
             *valid = v.data;
             memset(&v.data, 0, sizeof v.data);
             lsql_buf inner = LSQL_BUF_INIT;
             rc = decode_ae(c, nl->some_nulls->values, n, out, &inner, err);
-            lsql_buf_free(&inner);
+            drop_buf(nd, &inner);
           }
-          lsql_vals_free(&v);
+          drop_vals(nd, &v);
           return rc;
         }
         case LANCE__ENCODINGS__NULLABLE__NULLABILITY_ALL_NULLS:
+          drop_buf(nd, valid);
+          use_spare(nd, valid, lsql_bitmap_bytes(n));
           if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) return lsql_err_oom(err);
           memset(valid->data, 0, valid->len);
           out->n = n; /* typeless filler */
@@ -339,17 +557,19 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       if (rc == LSQL_OK && in.var) rc = lsql_err(err, LSQL_EUNSUPPORTED, "fixed-size-list of variable items");
       if (rc == LSQL_OK) {
         out->bits = in.bits * fl->dimension;
+        drop_buf(nd, &out->data);
         out->data = in.data;
         memset(&in.data, 0, sizeof in.data);
         out->n = n;
         if (iv.len) {
+          drop_buf(nd, &out->ivalid);
           out->ivalid = iv;
           out->dim = fl->dimension;
           memset(&iv, 0, sizeof iv);
         }
       }
-      lsql_vals_free(&in);
-      lsql_buf_free(&iv);
+      drop_vals(nd, &in);
+      drop_buf(nd, &iv);
       return rc;
     }
     case AE(BINARY): return decode_binary(c, e->binary, n, out, valid, err);
@@ -361,11 +581,13 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       if (rc == LSQL_OK && !tmp.var) rc = lsql_err_corrupt(err, "fsst over non-binary data");
       if (rc == LSQL_OK) {
         out->var = true;
+        use_spare(nd, &out->offs, (size_t)(n + 1) * 8);
+        use_spare(nd, &out->data, tmp.data.len);
         if (lsql_buf_resize(&out->offs, (size_t)(n + 1) * 8) != LSQL_OK) rc = lsql_err_oom(err);
         else rc = lsql_fsst_decode(&t, 64, tmp.offs.data, tmp.data.data, tmp.data.len, n, &out->data, (uint64_t *)out->offs.data, err);
         out->n = n;
       }
-      lsql_vals_free(&tmp);
+      drop_vals(nd, &tmp);
       return rc;
     }
     case AE(DICTIONARY): {
@@ -375,16 +597,19 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       lsql_buf iv = LSQL_BUF_INIT, itv = LSQL_BUF_INIT;
       lsql_buf idxv = LSQL_BUF_INIT;
       int rc = decode_ae(c, d->indices, n, &idx, &idxv, err);
-      if (rc == LSQL_OK) rc = widen_u64(&idx, n, err);
+      if (rc == LSQL_OK) rc = widen_u64(c, &idx, n, err);
       if (rc == LSQL_OK && idxv.len) {
-        lsql_buf_free(valid);
+        drop_buf(nd, valid);
         *valid = idxv;
         memset(&idxv, 0, sizeof idxv);
       }
-      lsql_buf_free(&idxv);
+      drop_buf(nd, &idxv);
       if (rc == LSQL_OK) rc = decode_ae(c, d->items, d->num_dictionary_items, &items, &itv, err);
       uint32_t *ix = NULL;
-      if (rc == LSQL_OK && !(ix = lsql_malloc((size_t)n * 4 + 4))) rc = lsql_err_oom(err);
+      lsql_buf ixb = LSQL_BUF_INIT;
+      use_spare(nd, &ixb, (size_t)n * 4 + 4);
+      if (rc == LSQL_OK && lsql_buf_reserve(&ixb, (size_t)n * 4 + 4) != LSQL_OK) rc = lsql_err_oom(err);
+      ix = (uint32_t *)ixb.data;
       bool any_null = false;
       const uint64_t *src = (const uint64_t *)idx.data.data;
       for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
@@ -400,6 +625,8 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
         ix[i] = k ? (uint32_t)(k - 1) : 0;
       }
       if (rc == LSQL_OK && any_null) {
+        drop_buf(nd, valid); /* (any earlier bits are all overwritten) */
+        use_spare(nd, valid, lsql_bitmap_bytes(n));
         if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) rc = lsql_err_oom(err);
         else {
           memset(valid->data, 0xff, valid->len);
@@ -412,6 +639,8 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
         for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
           if (ix[i] < items.n && !lsql_bit_get(itv.data, ix[i])) {
             if (!valid->len) {
+              drop_buf(nd, valid);
+              use_spare(nd, valid, lsql_bitmap_bytes(n));
               if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) { rc = lsql_err_oom(err); break; }
               memset(valid->data, 0xff, valid->len);
             }
@@ -424,9 +653,10 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       if (rc == LSQL_OK && c->dict) {
         out->bits = 32;
         out->n = n;
-        out->data.data = (uint8_t *)ix;
-        out->data.len = out->data.cap = (size_t)n * 4;
-        ix = NULL;
+        drop_buf(nd, &out->data);
+        out->data = ixb;
+        out->data.len = (size_t)n * 4;
+        memset(&ixb, 0, sizeof ixb);
         *c->dict = items;
         memset(&items, 0, sizeof items);
       } else if (rc == LSQL_OK) {
@@ -437,11 +667,11 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
           rc = lsql_vals_gather(out, &items, ix, n, err);
         }
       }
-      lsql_free(ix);
-      lsql_vals_free(&idx);
-      lsql_vals_free(&items);
-      lsql_buf_free(&iv);
-      lsql_buf_free(&itv);
+      drop_buf(nd, &ixb);
+      drop_vals(nd, &idx);
+      drop_vals(nd, &items);
+      drop_buf(nd, &iv);
+      drop_buf(nd, &itv);
       return rc;
     }
     case AE(PACKED_STRUCT): {
@@ -460,7 +690,10 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       if (lsql_mul_overflow_u64(n, bits / 8, &need) || need > len)
         return lsql_err_corrupt(err, "packed struct buffer too small");
       out->bits = (uint32_t)bits;
-      return lsql_vals_append_fixed(out, p, n, err);
+      lsql_buf none = LSQL_BUF_INIT;
+      flat_take(c, out, p, (size_t)need, &none);
+      out->n = n;
+      return LSQL_OK;
     }
     case AE(BITPACKED): case AE(BITPACKED_FOR_NON_NEG): {
       bool sgn = e->array_encoding_case == AE(BITPACKED) && e->bitpacked->signed_;
@@ -471,7 +704,9 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       const uint8_t *p = NULL;
       size_t len = 0;
       LSQL_TRY(get_buffer(c, b, &p, &len, err));
+      if (n > SIZE_MAX / 8) return lsql_err_corrupt(err, "bitpacked page of %llu values", (unsigned long long)n);
       out->bits = (uint32_t)t;
+      use_spare(nd, &out->data, (size_t)(n * (t / 8)));
       if (lsql_buf_reserve(&out->data, (size_t)(n * (t / 8))) != LSQL_OK) return lsql_err_oom(err);
       /* Bitpacked is plain LSB-first packing; BitpackedForNonNeg is FastLanes 1024-value blocks. */
       if (e->array_encoding_case == AE(BITPACKED))
@@ -485,6 +720,7 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
     case AE(CONSTANT): {
       size_t w = e->constant->value.len;
       if (!w || w > 1024) return lsql_err_corrupt(err, "constant of %zu bytes", w);
+      if (n <= SIZE_MAX / w) use_spare(nd, &out->data, (size_t)n * w);
       return lsql_vals_append_constant(out, e->constant->value.data, w, n, err);
     }
     default:
@@ -492,22 +728,25 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
   }
 }
 
+
 /* ---- reading rows ------------------------------------------------------------------------- */
 
 /* Decodes page p; `need` is the last page the current request reads (fetched together). */
 static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error *err) {
   if (nd->cur == p) return LSQL_OK;
-  page20_free(&nd->pg);
-  nd->cur = SIZE_MAX;
+  page_release(f, nd);
   const lsql_page *pg = &f->cols[nd->col].pages[p];
-  ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL};
+  ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL, nd};
   LSQL_TRY(lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err));
+  /* held until the next page: the decoded values may borrow them */
+  nd->bufs = c.bufs;
+  nd->bufs_pg = pg;
+  nd->bufs_page = p;
   int rc = decode_ae(&c, pg->array, pg->n_rows, &nd->pg.vals, &nd->pg.valid, err);
-  lsql_prefetch_give(f, (uint32_t)nd->col, p, &nd->pf, c.bufs);
   if (rc == LSQL_OK && nd->pg.vals.n != pg->n_rows)
     rc = lsql_err_corrupt(err, "page decodes to %llu values, %llu rows", (unsigned long long)nd->pg.vals.n, (unsigned long long)pg->n_rows);
   if (rc != LSQL_OK) {
-    page20_free(&nd->pg);
+    page_release(f, nd);
     return lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p), rc;
   }
   nd->pg.n = pg->n_rows;
@@ -532,9 +771,19 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
   const lsql_column *col = &f->cols[nd->col];
   lsql_leaf_acc acc;
   memset(&acc, 0, sizeof acc);
-  lsql_buf valid = LSQL_BUF_INIT;
+  lsql_buf valid = LSQL_BUF_INIT;   /* built only once a page has nulls */
   bool any_null = false;
   int rc = LSQL_OK;
+  /* Start on pooled buffers the size of the previous batch's (plus slack for variable-width
+   * data): a steady scan neither faults in fresh memory nor regrows. */
+  if (!nd->pool && !(nd->pool = lsql_bufpool_new(LSQL_BUFPOOL_MAX_BUFFERS, LSQL_BUFPOOL_MAX_BYTES)))
+    return lsql_err_oom(err);
+  acc.vals.pool = nd->pool;
+  lsql_buf *hb[3] = {&acc.vals.data, &acc.vals.offs, &acc.vals.ivalid};
+  for (int k = 0; k < 3; k++) {
+    size_t h = nd->hint[k];
+    if (h && lsql_buf_init_pooled(hb[k], nd->pool, h + h / 8 + 64) != LSQL_OK) return lsql_err_oom(err);
+  }
   uint64_t row = start, end = start + count, got = 0;
   size_t need = count ? find_page(nd, col->n_pages, end - 1) : 0;
   while (row < end && rc == LSQL_OK) {
@@ -593,17 +842,23 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
       }
       if (rc != LSQL_OK) break;
     }
-    if (lsql_buf_resize(&valid, lsql_bitmap_bytes(got + (b - a))) != LSQL_OK) { rc = lsql_err_oom(err); break; }
     if (pg->valid.len) {
+      if (!any_null) {
+        size_t vbytes = lsql_bitmap_bytes(count);
+        if (lsql_buf_init_pooled(&valid, nd->pool, vbytes) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+        memset(valid.data, 0xff, vbytes); /* rows of pages without nulls stay valid */
+        valid.len = vbytes;
+        any_null = true;
+      }
       lsql_bitmap_copy(valid.data, got, pg->valid.data, a, b - a);
-      any_null = true;
-    } else {
-      for (uint64_t i = got; i < got + (b - a); i++) lsql_bit_set(valid.data, i);
     }
     got += b - a;
     row = nd->page_start[p] + b;
   }
   if (rc == LSQL_OK) {
+    nd->hint[H20_DATA] = acc.vals.data.len;
+    nd->hint[H20_OFFS] = acc.vals.offs.len;
+    nd->hint[H20_IVALID] = acc.vals.ivalid.len;
     uint8_t *vb = NULL;
     int64_t nulls = 0;
     if (any_null) {
@@ -634,7 +889,7 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
     }
   }
   lsql_leaf_acc_free(&acc);
-  lsql_buf_free(&valid);
+  lsql_bufpool_put(nd->pool, valid.data, valid.cap);
   return rc;
 }
 
@@ -655,13 +910,14 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
     const lsql_page *pg = &col->pages[p];
     const Lance__Encodings__List *le = pg->array->list;
     if (nd->cur != p) {
-      page20_free(&nd->pg);
-      nd->cur = SIZE_MAX;
-      ctx20 c = {f, pg, NULL, NULL};
+      page_release(f, nd);
+      ctx20 c = {f, pg, NULL, NULL, nd};
       if ((rc = lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err)) != LSQL_OK) break;
+      nd->bufs = c.bufs;
+      nd->bufs_pg = pg;
+      nd->bufs_page = p;
       rc = decode_u64s(&c, le->offsets, pg->n_rows, &nd->pg.vals, err);
-      lsql_prefetch_give(f, (uint32_t)nd->col, p, &nd->pf, c.bufs);
-      if (rc != LSQL_OK) { lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
+      if (rc != LSQL_OK) { page_release(f, nd); lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
       nd->cur = p;
     }
     const uint64_t *o = (const uint64_t *)nd->pg.vals.data.data;

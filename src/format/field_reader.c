@@ -4,6 +4,9 @@
 #include "format/internal.h"
 #include "util/arrow.h"
 
+/* Accumulator buffers started at the previous batch's size (see acc_start). */
+enum { LEAF_HINT_DATA, LEAF_HINT_OFFS, LEAF_HINT_IVALID, LEAF_HINT_REP, LEAF_HINT_DEF, LEAF_HINT_N };
+
 typedef struct leaf_state {
   const lsql_field *lf;
   bool missing;
@@ -13,6 +16,10 @@ typedef struct leaf_state {
   lsql_prefetch pf;         /* raw buffers of the next pages */
   lsql_dpage dp;
   lsql_leaf_shape shape;
+  /* Output buffers of this leaf's batches come from (and return to) this pool, created on the
+   * first read and carried to the next fragment's reader with the spares. */
+  lsql_bufpool *pool;
+  size_t hint[LEAF_HINT_N];   /* buffer sizes of the previous batch */
 } leaf_state;
 
 struct lsql_field_reader {
@@ -65,6 +72,7 @@ void lsql_field_reader_free(lsql_field_reader *r) {
     lsql_dpage_free(&r->leaves[i].dp);
     if (!r->leaves[i].missing) lsql_prefetch_free(r->f, r->leaves[i].col, &r->leaves[i].pf);
     lsql_free(r->leaves[i].page_start);
+    lsql_bufpool_unref(r->leaves[i].pool);
   }
   lsql_free(r->leaves);
   lsql_reader20_free(r->r20);
@@ -75,11 +83,14 @@ typedef struct leaf_spares {
   lsql_buf spare[LSQL_DPAGE_SPARE_N];
   uint8_t *pool[LSQL_PREFETCH_POOL];
   size_t pool_cap[LSQL_PREFETCH_POOL];
+  lsql_bufpool *bufpool;
+  size_t hint[LEAF_HINT_N];
 } leaf_spares;
 
 struct lsql_reader_spares {
   size_t n;
   leaf_spares *leaf;
+  lsql_reader20_spares *r20;   /* 2.0 files: the 2.0 reader's buffers */
 };
 
 void lsql_reader_spares_free(lsql_reader_spares *sp) {
@@ -87,7 +98,9 @@ void lsql_reader_spares_free(lsql_reader_spares *sp) {
   for (size_t i = 0; i < sp->n; i++) {
     for (int k = 0; k < LSQL_DPAGE_SPARE_N; k++) lsql_buf_free(&sp->leaf[i].spare[k]);
     for (int k = 0; k < LSQL_PREFETCH_POOL; k++) lsql_free(sp->leaf[i].pool[k]);
+    lsql_bufpool_unref(sp->leaf[i].bufpool);
   }
+  lsql_reader20_spares_free(sp->r20);
   lsql_free(sp->leaf);
   lsql_free(sp);
 }
@@ -96,8 +109,8 @@ void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spar
   if (!r) return; /* nothing to keep: *spares stays */
   lsql_reader_spares_free(*spares);
   *spares = NULL;
-  lsql_reader_spares *sp = r->n_leaves ? lsql_calloc(1, sizeof *sp) : NULL;
-  if (sp && !(sp->leaf = lsql_calloc(r->n_leaves, sizeof *sp->leaf))) {
+  lsql_reader_spares *sp = r->n_leaves || r->r20 ? lsql_calloc(1, sizeof *sp) : NULL;
+  if (sp && !(sp->leaf = lsql_calloc(r->n_leaves ? r->n_leaves : 1, sizeof *sp->leaf))) {
     lsql_free(sp);
     sp = NULL;
   }
@@ -110,8 +123,12 @@ void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spar
     memcpy(sp->leaf[i].pool, l->pf.pool, sizeof l->pf.pool);
     memcpy(sp->leaf[i].pool_cap, l->pf.pool_cap, sizeof l->pf.pool_cap);
     memset(l->pf.pool, 0, sizeof l->pf.pool);
+    sp->leaf[i].bufpool = l->pool;
+    l->pool = NULL;
+    memcpy(sp->leaf[i].hint, l->hint, sizeof l->hint);
   }
   if (sp) sp->n = r->n_leaves;
+  if (sp && r->r20) sp->r20 = lsql_reader20_keep(r->r20);
   lsql_field_reader_free(r);
   *spares = sp;
 }
@@ -120,6 +137,10 @@ void lsql_field_reader_adopt(lsql_field_reader *r, lsql_reader_spares **spares) 
   lsql_reader_spares *sp = *spares;
   *spares = NULL;
   if (!sp) return;
+  if (r && r->r20) {
+    lsql_reader20_adopt(r->r20, sp->r20);
+    sp->r20 = NULL;
+  }
   for (size_t i = 0; r && i < sp->n && i < r->n_leaves; i++) {
     leaf_state *l = &r->leaves[i];
     if (l->missing) continue;
@@ -137,6 +158,10 @@ void lsql_field_reader_adopt(lsql_field_reader *r, lsql_reader_spares **spares) 
       sp->leaf[i].pool[k] = t;
       sp->leaf[i].pool_cap[k] = c;
     }
+    lsql_bufpool *bp = l->pool;
+    l->pool = sp->leaf[i].bufpool;
+    sp->leaf[i].bufpool = bp;
+    memcpy(l->hint, sp->leaf[i].hint, sizeof l->hint);
   }
   lsql_reader_spares_free(sp);
 }
@@ -266,6 +291,23 @@ static int acc_vals(lsql_leaf_acc *a, const lsql_vals *s, uint64_t va, uint64_t 
   return lsql_vals_append(d, s, va, vb, err);
 }
 
+/* Appends values [va, vb) of a page that kept its dictionary (p->gather_dict): gathers them
+ * straight from the dictionary into the accumulator (the page holds only checked indices). */
+static int acc_gather_dict(lsql_leaf_acc *a, const lsql_dpage *p, uint64_t va, uint64_t vb, lsql_error *err) {
+  /* zero values of the dictionary's shape: reconciles the accumulator's shape (filler, widths) */
+  lsql_vals shape = {.bits = p->dict.bits, .var = p->dict.var, .dim = p->dict.dim};
+  LSQL_TRY(acc_vals(a, &shape, 0, 0, err));
+  lsql_vals *d = &a->vals;
+  uint64_t n = vb - va;
+  if (d->ivalid.len && n) {
+    /* earlier pages had item validity; a dictionary's items are all valid */
+    uint64_t old = d->n * d->dim, add = n * d->dim;
+    if (lsql_buf_resize(&d->ivalid, lsql_bitmap_bytes(old + add)) != LSQL_OK) return lsql_err_oom(err);
+    for (uint64_t i = old; i < old + add; i++) lsql_bit_set(d->ivalid.data, i);
+  }
+  return lsql_vals_gather_checked(d, &p->dict, (const uint32_t *)p->vals.data.data + va, n, err);
+}
+
 /* Appends rows [a, b) of the leaf's current page. */
 static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, uint64_t b, bool first, lsql_error *err) {
   uint64_t la = p->row_level ? p->row_level[a] : a, lb = p->row_level ? p->row_level[b] : b;
@@ -323,6 +365,7 @@ static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, ui
     for (uint64_t i = 0; i < vb - va; i++) ix[i] += (uint32_t)base;
     return LSQL_OK;
   }
+  if (p->gather_dict) return acc_gather_dict(acc, p, va, vb, err);
   return acc_vals(acc, &p->vals, va, vb, err);
 }
 
@@ -377,6 +420,28 @@ static int leaf_read(lsql_field_reader *r, leaf_state *s, lsql_leaf_acc *acc, ui
   return LSQL_OK;
 }
 
+/* Starts the leaf's accumulator on pooled buffers the size of the previous batch's (plus some
+ * slack for variable-width data), so a steady scan neither faults fresh memory nor regrows. */
+static int acc_start(leaf_state *s, lsql_leaf_acc *acc, lsql_error *err) {
+  if (!s->pool && !(s->pool = lsql_bufpool_new(LSQL_BUFPOOL_MAX_BUFFERS, LSQL_BUFPOOL_MAX_BYTES)))
+    return lsql_err_oom(err);
+  acc->vals.pool = s->pool;
+  lsql_buf *b[LEAF_HINT_N] = {&acc->vals.data, &acc->vals.offs, &acc->vals.ivalid, &acc->rep, &acc->def};
+  for (int k = 0; k < LEAF_HINT_N; k++) {
+    size_t h = s->hint[k];
+    if (h && lsql_buf_init_pooled(b[k], s->pool, h + h / 8 + 64) != LSQL_OK) return lsql_err_oom(err);
+  }
+  return LSQL_OK;
+}
+
+static void acc_remember(leaf_state *s, const lsql_leaf_acc *acc) {
+  s->hint[LEAF_HINT_DATA] = acc->vals.data.len;
+  s->hint[LEAF_HINT_OFFS] = acc->vals.offs.len;
+  s->hint[LEAF_HINT_IVALID] = acc->vals.ivalid.len;
+  s->hint[LEAF_HINT_REP] = acc->rep.len;
+  s->hint[LEAF_HINT_DEF] = acc->def.len;
+}
+
 int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel, struct ArrowArray *out,
                            lsql_error *err) {
   memset(out, 0, sizeof *out);
@@ -427,6 +492,8 @@ int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel, 
       accs[l].missing = true;
       continue;
     }
+    rc = acc_start(&r->leaves[l], &accs[l], err);
+    if (rc != LSQL_OK) break;
     if (!sel->rows) rc = leaf_read(r, &r->leaves[l], &accs[l], sel->start, sel->start + sel->count, &first, err);
     else
       for (uint64_t i = 0; i < sel->count && rc == LSQL_OK;) {
@@ -439,6 +506,7 @@ int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel, 
       /* zero rows selected: shape from the column's first page layers is irrelevant */
       accs[l].n_layers = 0;
     }
+    if (rc == LSQL_OK && sel->count) acc_remember(&r->leaves[l], &accs[l]);
   }
   if (rc == LSQL_OK) {
     if (n_rows == 0) {

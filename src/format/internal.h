@@ -8,6 +8,7 @@
 #include "file2.pb-c.h"
 #include "format/format.h"
 #include "format/encoding/kernels.h"
+#include "util/bufpool.h"
 
 typedef struct lsql_page {
   uint64_t n_rows;                 /* Page.length */
@@ -46,6 +47,8 @@ typedef struct lsql_vals {
   lsql_buf ivalid;      /* FSL item validity bitmap (n * dim bits), empty when absent */
   uint32_t dim;         /* FSL items per value (for ivalid) */
   lsql_buf valid;       /* dictionaries only: value validity bitmap, empty when all valid */
+  lsql_bufpool *pool;   /* borrowed: Arrow arrays built from these vals take their buffers from
+                         * and give them back to this pool (NULL: plain heap) */
 } lsql_vals;
 
 void lsql_vals_free(lsql_vals *v);
@@ -58,8 +61,10 @@ int lsql_vals_append_constant(lsql_vals *dst, const uint8_t *value, size_t w, ui
 /* Appends n strings given u32/u64 offsets (n+1, any base) and their bytes. */
 int lsql_vals_append_var(lsql_vals *dst, unsigned off_bits, const uint8_t *offs, const uint8_t *bytes,
                          size_t bytes_len, uint64_t n, lsql_error *err);
-/* Gathers dict[idx[i]] for n u32 indices into dst. */
+/* Gathers dict[idx[i]] for n u32 indices into dst (same shape as dict); checks the indices. */
 int lsql_vals_gather(lsql_vals *dst, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err);
+/* Same, for indices the caller already checked (every idx[i] < dict->n, or dict is empty and fixed-width). */
+int lsql_vals_gather_checked(lsql_vals *dst, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err);
 
 enum { LSQL_DPAGE_SP_DATA, LSQL_DPAGE_SP_OFFS, LSQL_DPAGE_SP_IDX, LSQL_DPAGE_SP_IX, LSQL_DPAGE_SP_REP,
        LSQL_DPAGE_SP_DEF, LSQL_DPAGE_SPARE_N };
@@ -72,8 +77,10 @@ typedef struct lsql_dpage {
   uint64_t *row_level;      /* n_rows+1 level index of each row start; NULL when no rep */
   uint64_t *row_vis;        /* n_rows+1 visible values before each row; NULL when all visible & no rep */
   lsql_vals vals;
-  lsql_vals dict;           /* dictionary values when kept as dictionary (vals = u32 indices) */
-  bool has_dict;
+  lsql_vals dict;           /* dictionary values when has_dict or gather_dict (vals = u32 indices) */
+  bool has_dict;            /* the output type is a dictionary: indices + dictionary are kept */
+  bool gather_dict;         /* vals are checked u32 indices into dict; the reader gathers each batch's
+                             * rows straight into its accumulator (one copy, not page then batch) */
   int n_layers;
   int layers[16];           /* RepDefLayer, inner -> outer */
   size_t rep_cap, def_cap;  /* allocation sizes of rep/def when recyclable (0: not) */
@@ -191,6 +198,12 @@ int lsql_reader20_new(lsql_file *f, const lsql_field *field, const lsql_column_m
 void lsql_reader20_free(lsql_reader20 *r);
 int lsql_reader20_read(lsql_reader20 *r, uint64_t start, uint64_t count, struct ArrowArray *out,
                        lsql_error *err);
+/* Reusable buffers of a 2.0 reader (page read pools, decode spares, output pools), carried to
+ * the next fragment's reader of the same field (keep: NULL on OOM; adopt consumes sp). */
+typedef struct lsql_reader20_spares lsql_reader20_spares;
+lsql_reader20_spares *lsql_reader20_keep(lsql_reader20 *r);
+void lsql_reader20_adopt(lsql_reader20 *r, lsql_reader20_spares *sp);
+void lsql_reader20_spares_free(lsql_reader20_spares *sp);
 
 /* Gathers rows idx[0..n) of an array this layer built (used for row lists on 2.0 files). */
 int lsql_arrow_take(const lsql_field *f, const struct ArrowArray *a, const uint64_t *idx, uint64_t n,

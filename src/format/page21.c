@@ -168,6 +168,14 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
   const lsql_cenc *vc = mb->value_compression;
   bool is_fsst = !use_dict && vc && vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FSST;
   if (is_fsst && (rc = lsql_fsst_table_parse(vc->fsst->symbol_table.data, vc->fsst->symbol_table.len, &fsst, err)) != LSQL_OK) goto done;
+  /* Fixed-size lists of flat items (vectors): copy each chunk's values once, straight into the
+   * page, instead of decoding the items into a temporary first. */
+  const Lance__Encodings21__FixedSizeList *vfl =
+      vc && vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FIXED_SIZE_LIST ? vc->fixed_size_list : NULL;
+  bool fsl_flat = !use_dict && vfl && !vfl->has_validity && vfl->values &&
+                  vfl->values->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT &&
+                  !vfl->values->flat->data && vfl->values->flat->bits_per_value % 8 == 0 && vfl->values->flat->bits_per_value &&
+                  vfl->items_per_value && !vdst->var && vdst->bits && vdst->bits % 8 == 0 && mb->num_buffers >= 1;
   bool has_rep = mb->rep_compression != NULL, has_def = mb->def_compression != NULL;
   lsql_buf rep = has_rep ? take_spare(out, LSQL_DPAGE_SP_REP) : (lsql_buf)LSQL_BUF_INIT;
   lsql_buf def = has_def ? take_spare(out, LSQL_DPAGE_SP_DEF) : (lsql_buf)LSQL_BUF_INIT;
@@ -237,6 +245,15 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
     } else {
       levels += nv;
     }
+    if (nv && fsl_flat) {
+      uint64_t vbytes;
+      if (lsql_mul_overflow_u64(nv, vdst->bits / 8, &vbytes) || vbytes > vl[0]) {
+        rc = lsql_err_corrupt(err, "chunk %zu: flat buffer holds %zu bytes for %llu values", c, vl[0], (unsigned long long)nv);
+        break;
+      }
+      if ((rc = lsql_vals_append_fixed(vdst, vb[0], nv, err)) != LSQL_OK) break;
+      continue;
+    }
     if (nv && (rc = is_fsst ? lsql_cenc_fsst_chunk(&fsst, vc->fsst->values, vb, vl, (size_t)mb->num_buffers, nv, vdst, err)
                             : lsql_cenc_miniblock(vc, vb, vl, (size_t)mb->num_buffers, nv, vdst, err)) != LSQL_OK) {
       lsql_error_prefix(err, "chunk %zu: ", c);
@@ -257,22 +274,46 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
   if (!has_rep) lsql_buf_free(&rep);
   if (!has_def) lsql_buf_free(&def);
   if (rc == LSQL_OK && use_dict) {
-    /* Indices to u32, then either keep the dictionary or gather. */
+    /* Indices to u32 (checked here, once), then either keep them with the dictionary (the
+     * reader gathers each batch from it) or, for dictionaries it cannot gather, gather now. */
     ixb = take_spare(out, LSQL_DPAGE_SP_IX);
     if (lsql_buf_reserve(&ixb, (size_t)idx.n * 4 + 4) != LSQL_OK) rc = lsql_err_oom(err);
     else {
       uint32_t *ix = (uint32_t *)ixb.data;
       const uint8_t *s = idx.data.data;
-      uint64_t ni = idx.n;
-      /* the index width switch is outside the per-value loops */
+      uint64_t ni = idx.n, mx = 0;
+      uint32_t m32 = 0;
+      /* the index width switch is outside the per-value loops; the max folds the check in */
       switch (idx.bits) {
-        case 8: for (uint64_t i = 0; i < ni; i++) ix[i] = s[i]; break;
-        case 16: for (uint64_t i = 0; i < ni; i++) ix[i] = lsql_load_le16(s + 2 * i); break;
-        case 32: for (uint64_t i = 0; i < ni; i++) ix[i] = lsql_load_le32(s + 4 * i); break;
-        case 64: for (uint64_t i = 0; i < ni; i++) ix[i] = (uint32_t)lsql_load_le64(s + 8 * i); break;
+        case 8: for (uint64_t i = 0; i < ni; i++) { uint32_t v = s[i]; ix[i] = v; m32 = v > m32 ? v : m32; } break;
+        case 16: for (uint64_t i = 0; i < ni; i++) { uint32_t v = lsql_load_le16(s + 2 * i); ix[i] = v; m32 = v > m32 ? v : m32; } break;
+        case 32: {
+          /* already u32 (little-endian host): take the decoded buffer over, no copy */
+          if (!ni) break;
+          lsql_buf t = ixb;
+          ixb = idx.data;
+          idx.data = t;
+          ix = (uint32_t *)ixb.data;
+          for (uint64_t i = 0; i < ni; i++) m32 = ix[i] > m32 ? ix[i] : m32;
+          break;
+        }
+        case 64:
+          for (uint64_t i = 0; i < ni; i++) {
+            uint64_t v = lsql_load_le64(s + 8 * i);
+            ix[i] = (uint32_t)v;
+            mx = v > mx ? v : mx;
+          }
+          break;
         default: rc = lsql_err_corrupt(err, "dictionary indices of %u bits", idx.bits);
       }
-      if (rc == LSQL_OK && shape->keep_dict) {
+      mx = mx > m32 ? mx : m32;
+      /* An empty fixed-width dictionary gathers zeros whatever the indices (all rows null). */
+      bool empty_fixed = dict.n == 0 && !dict.var;
+      if (rc == LSQL_OK && !shape->keep_dict && ni && !empty_fixed && mx >= dict.n)
+        rc = lsql_err_corrupt(err, "dictionary index %llu >= %llu", (unsigned long long)mx, (unsigned long long)dict.n);
+      /* The reader gathers fixed byte widths and strings; anything else is gathered here. */
+      bool gatherable = dict.var || (dict.bits && dict.bits % 8 == 0);
+      if (rc == LSQL_OK && (shape->keep_dict || gatherable)) {
         /* the indices become the page's values; its (empty) value buffer becomes the scratch */
         stash(out, LSQL_DPAGE_SP_IX, &out->vals.data);
         out->vals.bits = 32;
@@ -282,11 +323,12 @@ static int decode_miniblock(lsql_file *f, const lsql_page *pg, const Lance__Enco
         ixb = (lsql_buf)LSQL_BUF_INIT;
         out->dict = dict;
         memset(&dict, 0, sizeof dict);
-        out->has_dict = true;
+        if (shape->keep_dict) out->has_dict = true;
+        else out->gather_dict = true;
       } else if (rc == LSQL_OK) {
         out->vals.bits = dict.bits;
         out->vals.var = dict.var;
-        rc = lsql_vals_gather(&out->vals, &dict, ix, idx.n, err);
+        rc = lsql_vals_gather_checked(&out->vals, &dict, ix, idx.n, err);
       }
     }
   }
@@ -665,6 +707,18 @@ static int decode_blob(lsql_file *f, const lsql_page *pg, const Lance__Encodings
   /* the inner layout describes the same page buffers: no second read */
   LSQL_TRY(lsql_decode_page21(f, &inner, shape, bufs, &d, err));
   int rc = LSQL_OK;
+  if (d.gather_dict) {
+    /* descriptions are rewritten in place below: gather them out of the dictionary first */
+    lsql_vals g = {.bits = d.dict.bits, .var = d.dict.var};
+    rc = lsql_vals_gather_checked(&g, &d.dict, (const uint32_t *)d.vals.data.data, d.vals.n, err);
+    lsql_vals_free(&d.vals);
+    d.vals = g;
+    d.gather_dict = false;
+    if (rc != LSQL_OK) {
+      lsql_dpage_free(&d);
+      return rc;
+    }
+  }
   if (d.rep || d.vals.var || (d.vals.bits != 128 && d.vals.n)) rc = lsql_err(err, LSQL_EUNSUPPORTED, "blob descriptions of this shape");
   else if (d.n_levels != d.vals.n) rc = lsql_err_corrupt(err, "blob descriptions: %llu levels, %llu values", (unsigned long long)d.n_levels, (unsigned long long)d.vals.n);
   if (rc == LSQL_OK) rc = set_layers(out, bl->layers, bl->n_layers, err);

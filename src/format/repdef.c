@@ -5,11 +5,26 @@
 
 static int fixed_width_bits(const lsql_field *f);
 
+/* Gives b's buffer back to the pool (or frees it) and empties b. */
+static void buf_give_back(lsql_bufpool *pool, lsql_buf *b) {
+  lsql_bufpool_put(pool, b->data, b->cap);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static void vals_give_back(lsql_vals *v) {
+  buf_give_back(v->pool, &v->data);
+  buf_give_back(v->pool, &v->offs);
+  buf_give_back(v->pool, &v->ivalid);
+  buf_give_back(v->pool, &v->valid);
+  v->n = 0;
+}
+
 void lsql_leaf_acc_free(lsql_leaf_acc *a) {
-  lsql_buf_free(&a->rep);
-  lsql_buf_free(&a->def);
-  lsql_vals_free(&a->vals);
-  lsql_vals_free(&a->dict);
+  buf_give_back(a->vals.pool, &a->rep);
+  buf_give_back(a->vals.pool, &a->def);
+  vals_give_back(&a->vals);
+  vals_give_back(&a->dict);
   memset(a, 0, sizeof *a);
 }
 
@@ -42,26 +57,30 @@ static bool is_var(lsql_type t) {
 }
 static bool is_large(lsql_type t) { return t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_LARGE_BINARY; }
 
-static int set_validity(struct ArrowArray *a, uint8_t *validity, int64_t nulls) {
+/* Validity bitmaps of n slots come from lsql_malloc or `pool` with at least bitmap_bytes(n)
+ * bytes: that lower bound is the capacity they go back to the pool with. */
+static int set_validity(struct ArrowArray *a, uint8_t *validity, int64_t nulls, uint64_t n, lsql_bufpool *pool) {
   if (validity && nulls > 0) {
-    lsql_arrow_array_set_buffer(a, 0, validity);
+    lsql_arrow_array_set_pooled_buffer(a, 0, validity, lsql_bitmap_bytes(n), pool);
     a->null_count = nulls;
   } else {
-    lsql_free(validity);
+    lsql_bufpool_put(pool, validity, lsql_bitmap_bytes(n));
     a->null_count = 0;
   }
   return LSQL_OK;
 }
 
-/* Takes `bytes` bytes from the front of src's data (moving the buffer when it is all of it). */
-static void *take_bytes(lsql_buf *b, size_t bytes) {
-  if (b->len == bytes && b->data) {
+/* Takes the first `bytes` bytes of b as an output buffer (of capacity *cap): moves b's buffer
+ * when it holds them all, else copies into a buffer from the pool (zero-padded). */
+static void *take_bytes(lsql_bufpool *pool, lsql_buf *b, size_t bytes, size_t *cap) {
+  if (b->len >= bytes && b->data) {
     void *p = b->data;
+    *cap = b->cap;
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
   }
-  void *p = lsql_malloc(bytes ? bytes : 1);
+  void *p = lsql_bufpool_get(pool, bytes ? bytes : 1, cap);
   if (p) {
     if (b->len >= bytes) {
       if (bytes) memcpy(p, b->data, bytes); /* data may be NULL when empty: memcpy(NULL) is UB */
@@ -74,6 +93,17 @@ static void *take_bytes(lsql_buf *b, size_t bytes) {
   return p;
 }
 
+/* Rewrites n int64 offsets as int32 in place (values checked <= INT32_MAX by the caller), so
+ * the same buffer becomes the Arrow offsets. Forward order is safe: entry i is read before
+ * bytes [4i, 4i+4) are written, and those only overlap entries <= i. memcpy keeps it legal
+ * under strict aliasing. */
+static void narrow_offsets(uint8_t *p, uint64_t n) {
+  for (uint64_t i = 0; i < n; i++) {
+    int32_t v = (int32_t)lsql_load_le64(p + i * 8);
+    memcpy(p + i * 4, &v, 4);
+  }
+}
+
 int lsql_arrow_all_null(const lsql_field *f, uint64_t n, struct ArrowArray *out, lsql_error *err);
 
 /* 2.2 variable packed struct rows: per child, fixed bytes or a u32/u64 length and the bytes
@@ -83,7 +113,7 @@ static int packed_var_rows(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_
   size_t nc = f->n_children;
   if (lsql_arrow_array_init(out, 1, (int64_t)nc) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
   out->length = (int64_t)n;
-  set_validity(out, validity, nulls);
+  set_validity(out, validity, nulls, n, v->pool);
   lsql_vals *cv = lsql_calloc(nc ? nc : 1, sizeof *cv);
   if (!cv) return lsql_err_oom(err);
   int rc = LSQL_OK;
@@ -161,7 +191,7 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
     if (v->bits && v->bits != 128) { lsql_free(validity); return lsql_err_corrupt(err, "blob descriptions of %u bits", v->bits); }
     if (lsql_arrow_array_init(out, 1, 2) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
+    set_validity(out, validity, nulls, n, v->pool);
     for (int c = 0; c < 2; c++) {
       uint64_t *d = lsql_calloc((size_t)n + 1, 8);
       if (!d) return lsql_err_oom(err);
@@ -177,7 +207,7 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
   if (is_var(f->type)) {
     if (lsql_arrow_array_init(out, 3, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
+    set_validity(out, validity, nulls, n, v->pool);
     if (!v->var && v->bits == 0) { /* all-null filler */
       size_t ow = is_large(f->type) ? 8 : 4;
       void *o = lsql_calloc((size_t)n + 1, ow);
@@ -187,18 +217,17 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
       return LSQL_OK;
     }
     if (!v->var) return lsql_err_corrupt(err, "fixed-width values for string field \"%s\"", f->name);
-    uint64_t *so = (uint64_t *)v->offs.data;
     if (v->offs.len < (n + 1) * 8) return lsql_err_corrupt(err, "missing offsets");
-    if (is_large(f->type)) {
-      lsql_arrow_array_set_buffer(out, 1, take_bytes(&v->offs, (size_t)(n + 1) * 8));
-    } else {
-      if (so[n] > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "string data over 2 GiB in one batch");
-      int32_t *o = lsql_malloc((size_t)(n + 1) * 4);
-      if (!o) return lsql_err_oom(err);
-      for (uint64_t i = 0; i <= n; i++) o[i] = (int32_t)so[i];
-      lsql_arrow_array_set_buffer(out, 1, o);
+    if (!is_large(f->type)) {
+      if (lsql_load_le64(v->offs.data + n * 8) > INT32_MAX)
+        return lsql_err(err, LSQL_ELIMIT, "string data over 2 GiB in one batch");
+      narrow_offsets(v->offs.data, n + 1);
     }
-    lsql_arrow_array_set_buffer(out, 2, take_bytes(&v->data, v->data.len));
+    size_t ocap, dcap;
+    void *o = take_bytes(v->pool, &v->offs, (size_t)(n + 1) * (is_large(f->type) ? 8 : 4), &ocap);
+    lsql_arrow_array_set_pooled_buffer(out, 1, o, ocap, v->pool);
+    void *d = take_bytes(v->pool, &v->data, v->data.len, &dcap);
+    lsql_arrow_array_set_pooled_buffer(out, 2, d, dcap, v->pool);
     if (!out->buffers[1] || !out->buffers[2]) return lsql_err_oom(err);
     return LSQL_OK;
   }
@@ -214,17 +243,18 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
     if (v->bits && v->bits != row * 8) { lsql_free(validity); return lsql_err_corrupt(err, "packed struct rows of %u bits, %zu expected", v->bits, row * 8); }
     if (lsql_arrow_array_init(out, 1, (int64_t)f->n_children) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
+    set_validity(out, validity, nulls, n, v->pool);
     size_t off = 0;
     for (size_t c = 0; c < f->n_children; c++) {
       size_t w = (size_t)fixed_width_bits(&f->children[c]) / 8;
-      lsql_vals cv = {.bits = (uint32_t)w * 8, .n = n};
-      if (lsql_buf_resize(&cv.data, (size_t)n * w) != LSQL_OK) return lsql_err_oom(err);
+      lsql_vals cv = {.bits = (uint32_t)w * 8, .n = n, .pool = v->pool};
+      if (lsql_buf_init_pooled(&cv.data, v->pool, (size_t)n * w) != LSQL_OK ||
+          lsql_buf_resize(&cv.data, (size_t)n * w) != LSQL_OK) return lsql_err_oom(err);
       if (v->bits)
         for (uint64_t i = 0; i < n; i++) memcpy(cv.data.data + i * w, v->data.data + i * row + off, w);
       off += w;
       rc = lsql_arrow_from_vals(&f->children[c], &cv, n, NULL, 0, out->children[c], err);
-      lsql_vals_free(&cv);
+      vals_give_back(&cv);
       if (rc != LSQL_OK) return rc;
     }
     return LSQL_OK;
@@ -245,15 +275,16 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
     uint64_t ni = n * (uint64_t)f->width;
     if (lsql_arrow_array_init(out, 1, 1) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
-    lsql_vals iv = {.bits = (uint32_t)(bits / f->width), .n = ni};
+    set_validity(out, validity, nulls, n, v->pool);
+    lsql_vals iv = {.bits = (uint32_t)(bits / f->width), .n = ni, .pool = v->pool};
     iv.data = v->data;
     memset(&v->data, 0, sizeof v->data);
     if (!v->bits) iv.bits = 0;
     uint8_t *ivb = NULL;
     int64_t inull = 0;
     if (v->ivalid.len) {
-      ivb = take_bytes(&v->ivalid, lsql_bitmap_bytes(ni));
+      size_t icap;
+      ivb = take_bytes(v->pool, &v->ivalid, lsql_bitmap_bytes(ni), &icap);
       if (!ivb) { lsql_vals_free(&iv); return lsql_err_oom(err); }
       inull = lsql_bitmap_count_zeros(ivb, 0, ni);
     }
@@ -262,16 +293,16 @@ static int from_vals(const lsql_field *f, lsql_vals *v, uint64_t n, uint8_t *val
       if (lsql_buf_resize(&iv.data, iv.bits == 1 ? lsql_bitmap_bytes(ni) : (size_t)ni * (iv.bits / 8)) != LSQL_OK) { lsql_free(ivb); lsql_vals_free(&iv); return lsql_err_oom(err); }
     }
     rc = lsql_arrow_from_vals(it, &iv, ni, ivb, inull, out->children[0], err);
-    lsql_vals_free(&iv);
+    vals_give_back(&iv);
     return rc;
   }
   if (lsql_arrow_array_init(out, 2, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
   out->length = (int64_t)n;
-  set_validity(out, validity, nulls);
-  size_t bytes = bits == 1 ? lsql_bitmap_bytes(n) : (size_t)n * (size_t)(bits / 8);
-  void *d = take_bytes(&v->data, bytes);
+  set_validity(out, validity, nulls, n, v->pool);
+  size_t bytes = bits == 1 ? lsql_bitmap_bytes(n) : (size_t)n * (size_t)(bits / 8), cap;
+  void *d = take_bytes(v->pool, &v->data, bytes, &cap);
   if (!d) return lsql_err_oom(err);
-  lsql_arrow_array_set_buffer(out, 1, d);
+  lsql_arrow_array_set_pooled_buffer(out, 1, d, cap, v->pool);
   return LSQL_OK;
 }
 
@@ -353,12 +384,13 @@ typedef struct unravel {
   int64_t nulls[MAX_DEPTH];
   lsql_buf offs[MAX_DEPTH];   /* int64 start offsets per list slot (+ final) */
   uint64_t n_slots[MAX_DEPTH + 1];
+  lsql_bufpool *pool;         /* borrowed from the leaf's vals */
 } unravel;
 
 static void unravel_free(unravel *u) {
   for (int i = 0; i < MAX_DEPTH; i++) {
-    lsql_buf_free(&u->valid[i]);
-    lsql_buf_free(&u->offs[i]);
+    buf_give_back(u->pool, &u->valid[i]);
+    buf_give_back(u->pool, &u->offs[i]);
   }
 }
 
@@ -369,6 +401,7 @@ typedef struct path_node { const lsql_field *f; bool list; } path_node;
 static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, unravel *u, lsql_error *err) {
   memset(u, 0, sizeof *u);
   u->n_pos = n_pos;
+  u->pool = a->vals.pool;
   if (a->n_layers != n_pos)
     return lsql_err_corrupt(err, "leaf has %d rep/def layers, its field path has %d levels", a->n_layers, n_pos);
   int R = 0;
@@ -404,8 +437,8 @@ static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, 
   const uint16_t *def = a->has_def ? (const uint16_t *)a->def.data : NULL;
   uint64_t n = a->n_levels;
   for (int p = 0; p < n_pos; p++)
-    if (lsql_buf_reserve(&u->valid[p], (size_t)n + 1) != LSQL_OK ||
-        (u->is_list[p] && lsql_buf_reserve(&u->offs[p], (size_t)(n + 2) * 8) != LSQL_OK))
+    if (lsql_buf_init_pooled(&u->valid[p], u->pool, (size_t)n + 1) != LSQL_OK ||
+        (u->is_list[p] && lsql_buf_init_pooled(&u->offs[p], u->pool, (size_t)(n + 2) * 8) != LSQL_OK))
       return lsql_err_oom(err);
   /* first position of each space */
   int first[MAX_DEPTH + 1], last[MAX_DEPTH + 1];
@@ -448,10 +481,12 @@ static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, 
   return LSQL_OK;
 }
 
-static uint8_t *pack_validity(const lsql_buf *v, uint64_t n, int64_t nulls, lsql_error *err) {
+static uint8_t *pack_validity(const lsql_buf *v, uint64_t n, int64_t nulls, lsql_bufpool *pool) {
   if (nulls == 0) return NULL;
-  uint8_t *b = lsql_calloc(lsql_bitmap_bytes(n) + 1, 1);
+  size_t cap;
+  uint8_t *b = lsql_bufpool_get(pool, lsql_bitmap_bytes(n) + 1, &cap);
   if (!b) return NULL;
+  memset(b, 0, lsql_bitmap_bytes(n) + 1);
   for (uint64_t i = 0; i < n; i++)
     if (v->data[i]) b[i >> 3] |= (uint8_t)(1u << (i & 7));
   return b;
@@ -489,8 +524,9 @@ static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t 
   }
   if (lsql_arrow_array_init(out, 2, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
   out->length = (int64_t)n;
-  set_validity(out, validity, nulls);
-  uint8_t *ix = lsql_malloc((size_t)n * ib + 1);
+  set_validity(out, validity, nulls, n, a->vals.pool);
+  size_t ixcap;
+  uint8_t *ix = lsql_bufpool_get(a->vals.pool, (size_t)n * ib + 1, &ixcap);
   if (!ix) return lsql_err_oom(err);
   if (a->vals.n != n) { lsql_free(ix); return lsql_err_corrupt(err, "%llu dictionary indices for %llu slots", (unsigned long long)a->vals.n, (unsigned long long)n); }
   /* Indices are u32 from the 2.1 decoder but keep the page's width from the 2.0 one: read by
@@ -509,7 +545,7 @@ static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t 
     if (a->has_dict && v >= a->dict.n) v = 0;
     memcpy(ix + i * ib, &v, (size_t)ib);
   }
-  lsql_arrow_array_set_buffer(out, 1, ix);
+  lsql_arrow_array_set_pooled_buffer(out, 1, ix, ixcap, a->vals.pool);
   struct ArrowArray *d = lsql_arrow_array_alloc_dictionary(out);
   if (!d) return lsql_err_oom(err);
   uint8_t *dv = NULL;
@@ -540,7 +576,7 @@ static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expec
   uint64_t n = u->n_slots[u->space[p]];
   if (n != n_expect) return lsql_err_corrupt(err, "field \"%s\": %llu slots, %llu expected", f->name, (unsigned long long)n, (unsigned long long)n_expect);
   int64_t nulls = u->nulls[p];
-  uint8_t *validity = pack_validity(&u->valid[p], n, nulls, err);
+  uint8_t *validity = pack_validity(&u->valid[p], n, nulls, u->pool);
   if (nulls && !validity) return lsql_err_oom(err);
   if (is_leafish(f)) {
     c->next_leaf++;
@@ -550,28 +586,25 @@ static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expec
   if (f->type == LSQL_TYPE_STRUCT) {
     if (lsql_arrow_array_init(out, 1, (int64_t)f->n_children) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
+    set_validity(out, validity, nulls, n, u->pool);
     for (size_t i = 0; i < f->n_children; i++) LSQL_TRY(build_node(&f->children[i], p + 1, c, n, out->children[i], err));
     return LSQL_OK;
   }
   if (f->type == LSQL_TYPE_LIST || f->type == LSQL_TYPE_LARGE_LIST || f->type == LSQL_TYPE_MAP) {
     if (lsql_arrow_array_init(out, 2, 1) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
-    set_validity(out, validity, nulls);
-    const int64_t *so = (const int64_t *)u->offs[p].data;
-    if (f->type == LSQL_TYPE_LARGE_LIST) {
-      void *o = lsql_malloc((size_t)(n + 1) * 8);
-      if (!o) return lsql_err_oom(err);
-      memcpy(o, so, (size_t)(n + 1) * 8);
-      lsql_arrow_array_set_buffer(out, 1, o);
-    } else {
-      if (so[n] > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
-      int32_t *o = lsql_malloc((size_t)(n + 1) * 4);
-      if (!o) return lsql_err_oom(err);
-      for (uint64_t i = 0; i <= n; i++) o[i] = (int32_t)so[i];
-      lsql_arrow_array_set_buffer(out, 1, o);
+    set_validity(out, validity, nulls, n, u->pool);
+    if (u->offs[p].len < (n + 1) * 8) return lsql_err_corrupt(err, "field \"%s\": missing list offsets", f->name);
+    /* The unravel offsets (int64) become the Arrow offsets: moved, or narrowed in place. */
+    uint64_t items = lsql_load_le64(u->offs[p].data + n * 8);
+    if (f->type != LSQL_TYPE_LARGE_LIST) {
+      if (items > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
+      narrow_offsets(u->offs[p].data, n + 1);
     }
-    return build_node(&f->children[0], p + 1, c, (uint64_t)so[n], out->children[0], err);
+    size_t ocap;
+    void *o = take_bytes(u->pool, &u->offs[p], u->offs[p].len, &ocap);
+    lsql_arrow_array_set_pooled_buffer(out, 1, o, ocap, u->pool);
+    return build_node(&f->children[0], p + 1, c, items, out->children[0], err);
   }
   return lsql_err(err, LSQL_EUNSUPPORTED, "field \"%s\" (%s)", f->name, f->logical_type);
 }
@@ -605,7 +638,8 @@ int lsql_repdef_build(const lsql_field *field, lsql_leaf_acc *leaves, size_t n_l
     int64_t nulls = 0;
     if (a->has_def) {
       const uint16_t *d = (const uint16_t *)a->def.data;
-      validity = lsql_malloc(lsql_bitmap_bytes(n_rows) + 1);
+      size_t vcap;
+      validity = lsql_bufpool_get(a->vals.pool, lsql_bitmap_bytes(n_rows) + 1, &vcap);
       if (!validity) return lsql_err_oom(err);
       memset(validity, 0, lsql_bitmap_bytes(n_rows) + 1);
       for (uint64_t i = 0; i < n_rows; i++) {

@@ -118,27 +118,57 @@ int lsql_vals_append(lsql_vals *d, const lsql_vals *s, uint64_t a, uint64_t b, l
   return LSQL_OK;
 }
 
+/* Dictionaries up to this size are copied (padded) to the stack for string gathers. */
+#define GATHER_PAD_DICT 2048
+
+/* Largest index (0 when n == 0): one branch-free pass the compiler vectorises. */
+static uint32_t max_index(const uint32_t *idx, uint64_t n) {
+  uint32_t m = 0;
+  for (uint64_t i = 0; i < n; i++) m = idx[i] > m ? idx[i] : m;
+  return m;
+}
+
 int lsql_vals_gather(lsql_vals *d, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err) {
+  /* An empty fixed-width dictionary gathers zeros (all values are null); anything else must index it. */
+  if (n && (dict->var || dict->n)) {
+    uint32_t m = max_index(idx, n);
+    if (m >= dict->n) return lsql_err_corrupt(err, "dictionary index %u >= %llu", m, (unsigned long long)dict->n);
+  }
+  return lsql_vals_gather_checked(d, dict, idx, n, err);
+}
+
+int lsql_vals_gather_checked(lsql_vals *d, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err) {
   if (dict->var) {
     const uint64_t *so = (const uint64_t *)dict->offs.data;
     uint64_t total = 0;
-    for (uint64_t i = 0; i < n; i++) {
-      if (idx[i] >= dict->n) return lsql_err_corrupt(err, "dictionary index %u >= %llu", idx[i], (unsigned long long)dict->n);
-      total += so[idx[i] + 1] - so[idx[i]];
-    }
+    for (uint64_t i = 0; i < n; i++) total += so[idx[i] + 1] - so[idx[i]];
+    if (total > SIZE_MAX - 64) return lsql_err_corrupt(err, "gathered strings too large");
     if (ensure_offs0(d) != LSQL_OK || lsql_buf_reserve(&d->offs, (size_t)n * 8) != LSQL_OK ||
-        lsql_buf_reserve(&d->data, (size_t)total + 16) != LSQL_OK)
+        lsql_buf_reserve(&d->data, (size_t)total + 32) != LSQL_OK)
       return lsql_err_oom(err);
     uint64_t *o = (uint64_t *)(d->offs.data + d->offs.len);
     uint8_t *p = d->data.data + d->data.len;
     uint64_t pos = d->data.len;
     const uint8_t *src = dict->data.data;
-    const uint64_t slen = dict->data.len;
+    uint64_t slen = dict->data.len;
+    /* A small dictionary is copied once with 32 readable bytes after it, so that its last values
+     * take the fast path too (random indices would otherwise mispredict on them). */
+    uint8_t padded[GATHER_PAD_DICT + 32];
+    if (slen <= GATHER_PAD_DICT && n > 64) {
+      if (slen) memcpy(padded, src, (size_t)slen);
+      memset(padded + slen, 0, 32);
+      src = padded;
+      slen += 32;
+    }
     for (uint64_t i = 0; i < n; i++) {
       uint64_t s = so[idx[i]], l = so[idx[i] + 1] - s;
-      /* short values: one fixed 16-byte copy (inlined), not a libc call per value */
-      if (LSQL_LIKELY(l <= 16 && s + 16 <= slen)) memcpy(p, src + s, 16);
-      else memcpy(p, src + s, l);
+      /* Short values: two fixed 16-byte copies (inlined, no length-dependent branch) when the
+       * source has 32 readable bytes; the destination has 32 spare bytes (reserve above) and the
+       * next value overwrites the excess. Others take one exact memcpy. */
+      if (LSQL_LIKELY(l <= 32 && 32 <= slen - s)) {
+        memcpy(p, src + s, 16);
+        memcpy(p + 16, src + s + 16, 16);
+      } else memcpy(p, src + s, l);
       p += l;
       pos += l;
       o[i] = pos;
@@ -153,15 +183,13 @@ int lsql_vals_gather(lsql_vals *d, const lsql_vals *dict, const uint32_t *idx, u
   if (lsql_buf_reserve(&d->data, (size_t)n * w) != LSQL_OK) return lsql_err_oom(err);
   uint8_t *p = d->data.data + d->data.len;
   if (dict->n == 0) {
-    memset(p, 0, (size_t)n * w);
+    if (n) memset(p, 0, (size_t)n * w);
   } else {
-    for (uint64_t i = 0; i < n; i++)
-      if (idx[i] >= dict->n) return lsql_err_corrupt(err, "dictionary index %u >= %llu", idx[i], (unsigned long long)dict->n);
     const uint8_t *src = dict->data.data;
     /* constant widths so that each copy is an inlined load/store */
 #define GATHER_W(W) for (uint64_t i = 0; i < n; i++) memcpy(p + i * (W), src + (size_t)idx[i] * (W), (W))
     switch (w) {
-      case 1: GATHER_W(1); break;
+      case 1: for (uint64_t i = 0; i < n; i++) p[i] = src[idx[i]]; break;
       case 2: GATHER_W(2); break;
       case 4: GATHER_W(4); break;
       case 8: GATHER_W(8); break;

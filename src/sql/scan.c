@@ -7,8 +7,10 @@
  *   lance_tables(catalog := VARCHAR, schema := VARCHAR) -> (catalog, schema, name): names only,
  *     listed live from the namespaces (no dataset is opened).
  * lance_scan binds by opening the dataset (session cache), pushes the projection into the dataset
- * scan, and lets several DuckDB threads pull batches from the one scan stream (the stream decodes
- * in parallel already); each thread converts its own batch into DuckDB vectors. */
+ * scan, and lets DuckDB's threads call the one scan stream's get_next concurrently: the stream has
+ * no worker threads of its own (n_threads = 1), each DuckDB thread decodes column chunks inside
+ * get_next and then converts the batch it got into DuckDB vectors (no hand-offs, no more
+ * decoding threads than DuckDB runs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +39,12 @@ typedef struct scan_bind {
 
 typedef struct scan_global {
   lsql_session *s;
-  pthread_mutex_t mu;
-  struct ArrowArrayStream stream;
+  struct ArrowArrayStream stream; /* get_next is safe for concurrent callers */
   struct ArrowSchema schema;  /* stream schema */
   idx_t n_out;
   int64_t *src;               /* output column j <- stream child src[j] */
   bool *null_out;             /* output column j is the dummy column (all NULL) */
-  bool done;
+  atomic_bool done;           /* the stream ended or failed: no more get_next */
   bool count_only;            /* only the dummy is projected: no scan, just `remaining` rows */
   atomic_uint_fast64_t remaining;
   unsigned cancel_gen;
@@ -172,7 +173,6 @@ static void scan_global_free(void *p) {
   if (g->stream.release) g->stream.release(&g->stream);
   lsql_arrow_schema_reset(&g->schema);
   lsql_sql_query_unref(g->q);
-  pthread_mutex_destroy(&g->mu);
   lsql_free(g->src);
   lsql_free(g->null_out);
   lsql_free(g);
@@ -194,7 +194,7 @@ static void scan_init_fn(duckdb_init_info info) {
     duckdb_init_set_error(info, "lance[2]: out of memory");
     return;
   }
-  pthread_mutex_init(&g->mu, NULL);
+  atomic_init(&g->done, false);
   g->s = s;
   g->cancel_gen = atomic_load(&s->cancel_gen);
   g->n_out = n;
@@ -217,7 +217,7 @@ static void scan_init_fn(duckdb_init_info info) {
     cols[nc] = NULL;
     lsql_scan_options so = {0};
     so.columns = cols;
-    so.n_threads = s->threads;
+    so.n_threads = 1; /* no scan workers: DuckDB's threads decode inside get_next */
     so.batch_size = s->batch_size;
     atomic_fetch_add(&s->n_dataset_scans, 1);
     rc = lsql_dataset_scan(b->t->ds, &so, &g->stream, &e);
@@ -349,25 +349,21 @@ static void scan_fn(duckdb_function_info info, duckdb_data_chunk out) {
     local_drop_dicts(l); /* vectors that referenced them keep their own reference */
     lsql_arrow_array_reset(&l->batch);
     l->pos = 0;
-    pthread_mutex_lock(&g->mu);
-    if (g->done) {
-      pthread_mutex_unlock(&g->mu);
-      return;
-    }
+    if (atomic_load(&g->done)) return;
     int rc = g->stream.get_next(&g->stream, &l->batch);
     if (rc != 0) {
       const char *m = g->stream.get_last_error ? g->stream.get_last_error(&g->stream) : NULL;
       char msg[LSQL_ERROR_MESSAGE_LEN + 32];
       snprintf(msg, sizeof msg, "lance[%d]: %s", LSQL_EIO, m ? m : "scan failed");
-      g->done = true;
-      pthread_mutex_unlock(&g->mu);
+      atomic_store(&g->done, true);
       l->batch.release = NULL;
       duckdb_function_set_error(info, msg);
       return;
     }
-    if (!l->batch.release) g->done = true;
-    pthread_mutex_unlock(&g->mu);
-    if (!l->batch.release) return;
+    if (!l->batch.release) {
+      atomic_store(&g->done, true);
+      return;
+    }
     if (atomic_load(&s->cancel_gen) != g->cancel_gen) return;
   }
   int64_t n = l->batch.length - l->pos;

@@ -1,16 +1,23 @@
-/* Dataset scans: an ArrowArrayStream of struct batches, produced by a pool of worker threads.
+/* Dataset scans: an ArrowArrayStream of struct batches, decoded by the callers of get_next and
+ * by n_threads - 1 worker threads (none at n_threads = 1: the caller decodes, no hand-offs).
  *
  * Plan: the output is a sequence of batches, fragment by fragment (manifest order), each batch
  * covering `batch_size` physical rows of one fragment (fewer at the fragment's end, and fewer
  * live rows after deletions). Work is split by fragment and by column: one cursor per
  * (fragment, projected data column) owns an lsql_field_reader and decodes that column's chunks in
  * row order (so each page is decoded once). Before its cursors run, a fragment is "prepared"
- * (deletion bitmap, row ids, data files opened) by one worker.
+ * (deletion bitmap, row ids, data files opened) by one thread.
  *
- * Bounded memory: batches live in a ring of slots; workers only decode chunks of batches within
+ * Bounded memory: batches live in a ring of slots; threads only decode chunks of batches within
  * a window [head, head + W) where head is the oldest batch not yet returned and W is derived from
- * readahead_bytes and the measured batch size. Workers never block holding work, so the head
- * batch can always make progress (no deadlock however few threads there are). */
+ * readahead_bytes and the measured batch size. No thread blocks holding work, so the head batch
+ * can always make progress (no deadlock however few threads there are).
+ *
+ * Hand-offs: a get_next caller with no complete batch runs one unit of work itself and sleeps
+ * only when none is available. Sleepers are counted and woken one per thing they could take (a
+ * complete batch, a unit of work), never per chunk for everyone. get_next may be called
+ * concurrently (the SQL bridge's threads): a batch is marked taken under the lock and assembled
+ * outside it; ordered mode hands batches out in order. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -52,6 +59,7 @@ typedef struct slot {
   uint64_t batch;
   struct ArrowArray *cols; /* one per data column */
   int filled;
+  bool taken;    /* a consumer is assembling it (outside the lock) */
   bool consumed;
 } slot;
 
@@ -77,10 +85,12 @@ typedef struct scan {
   bool stop;
   int err_code;
   lsql_error err;
+  int idle_workers, idle_consumers; /* sleeping on cond_work / cond_ready */
+  uint64_t **scratch;    /* free row-offset buffers of get_next callers */
+  size_t n_scratch, cap_scratch;
   pthread_t *threads;
   int n_threads;
   bool sync_init;
-  uint64_t *sel_scratch; /* consumer-side row offsets */
   lsql_reader_spares **spares; /* per data column, guarded by mu: buffers of the last freed reader */
 } scan;
 
@@ -220,10 +230,202 @@ static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows
   return LSQL_OK;
 }
 
-/* ---- workers ------------------------------------------------------------------------------ */
+/* ---- scheduling ---------------------------------------------------------------------------- */
 
 static uint64_t cursor_batch(const scan *s, const cursor *c) {
   return s->frags[c->frag].first_batch + c->next_chunk;
+}
+
+/* Index of the (non-empty) fragment holding batch b. */
+static size_t frag_of_batch(const scan *s, uint64_t b) {
+  size_t lo = 0, hi = s->n_frags;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (s->frags[mid].first_batch <= b) lo = mid;
+    else hi = mid;
+  }
+  while (lo < s->n_frags && s->frags[lo].n_batches == 0) lo++;
+  return lo;
+}
+
+/* A batch is complete when all its data columns arrived and its fragment is prepared (caller
+ * holds mu). */
+static bool slot_complete(const scan *s, const slot *sl, uint64_t b) {
+  if (sl->filled != (int)s->n_data) return false;
+  if (s->n_data) return true; /* a column chunk exists only once the fragment was prepared */
+  return s->frags[frag_of_batch(s, b)].prep == 2;
+}
+
+/* Counts (up to `limit`) complete batches a consumer may take now, the first in *first: in
+ * ordered mode only the oldest batches not yet taken, in order. Caller holds mu. */
+static int count_ready(const scan *s, int limit, uint64_t *first) {
+  int n = 0;
+  uint64_t wend = LSQL_MIN(s->head + s->window, s->total_batches);
+  for (uint64_t b = s->head; b < wend && n < limit; b++) {
+    const slot *sl = &s->ring[b % RING_CAP];
+    if (sl->taken) continue;
+    if (slot_complete(s, sl, b)) {
+      if (n++ == 0) *first = b;
+    } else if (s->ordered) {
+      break;
+    }
+  }
+  return n;
+}
+
+/* One unit of work: prepare a fragment, or decode the next chunk of one cursor. */
+typedef struct unit {
+  frag_state *prep;
+  cursor *cur;
+} unit;
+
+/* Counts (up to `limit`) units that may run now within the window [head, head + window); the
+ * first goes to *u. Caller holds mu. */
+static int find_units(scan *s, int limit, unit *u) {
+  int n = 0;
+  uint64_t wend = s->head + s->window;
+  while (s->next_prep < s->n_frags && s->frags[s->next_prep].n_batches == 0 &&
+         s->frags[s->next_prep].prep == 0) {
+    s->frags[s->next_prep].prep = 2; /* empty fragment: nothing to read */
+    s->preps_left--;
+    s->next_prep++;
+  }
+  /* 1. the next fragment whose batches are (nearly) in the window */
+  if (s->next_prep < s->n_frags && s->frags[s->next_prep].first_batch < wend) {
+    *u = (unit){&s->frags[s->next_prep], NULL};
+    if (++n >= limit) return n;
+  }
+  /* 2. cursors whose next chunk is inside the window */
+  while (s->first_live_cursor < s->n_cursors && s->cursors[s->first_live_cursor].done)
+    s->first_live_cursor++;
+  for (size_t i = s->first_live_cursor; i < s->n_cursors; i++) {
+    cursor *c = &s->cursors[i];
+    if (s->frags[c->frag].first_batch >= wend) break;
+    if (c->done || c->busy || s->frags[c->frag].prep != 2 || cursor_batch(s, c) >= wend) continue;
+    if (n == 0) *u = (unit){NULL, c};
+    if (++n >= limit) return n;
+  }
+  return n;
+}
+
+/* Wakes one sleeping thread per thing it could take: `keep_work` units and `keep_ready` batches
+ * are left out because the caller goes on to take them itself (no herd of wake-ups per chunk).
+ * Idle workers get work first; consumers get complete batches, or work when no worker sleeps.
+ * Caller holds mu. */
+static void kick(scan *s, int keep_work, int keep_ready) {
+  if (s->idle_workers == 0 && s->idle_consumers == 0) return;
+  int woken_consumers = 0;
+  if (s->idle_consumers > 0) {
+    uint64_t b;
+    int r = count_ready(s, keep_ready + s->idle_consumers, &b) - keep_ready;
+    for (; r > 0 && woken_consumers < s->idle_consumers; r--, woken_consumers++)
+      pthread_cond_signal(&s->cond_ready);
+  }
+  unit u;
+  int w = find_units(s, keep_work + 1, &u) - keep_work;
+  if (w <= 0) return;
+  if (s->idle_workers > 0) pthread_cond_signal(&s->cond_work);
+  else if (s->idle_consumers > woken_consumers) pthread_cond_signal(&s->cond_ready);
+}
+
+/* Row-offset scratch buffers (batch_size entries) for callers of get_next that decode or
+ * assemble; kept for reuse. Caller holds mu. */
+static uint64_t *scratch_get(scan *s) {
+  if (s->n_scratch) return s->scratch[--s->n_scratch];
+  return lsql_malloc((size_t)s->batch_size * sizeof(uint64_t));
+}
+
+static void scratch_put(scan *s, uint64_t *p) {
+  if (!p) return;
+  if (s->n_scratch == s->cap_scratch) {
+    size_t nc = s->cap_scratch ? 2 * s->cap_scratch : 4;
+    uint64_t **a = lsql_realloc(s->scratch, nc * sizeof *a);
+    if (!a) {
+      lsql_free(p);
+      return;
+    }
+    s->scratch = a;
+    s->cap_scratch = nc;
+  }
+  s->scratch[s->n_scratch++] = p;
+}
+
+/* Runs unit u (found by find_units) outside the lock; `consumer` says the caller goes on to look
+ * for a complete batch itself. Called and returns with mu held. */
+static void run_unit(scan *s, unit u, uint64_t *rows, bool consumer) {
+  if (u.prep) {
+    frag_state *pf = u.prep;
+    s->next_prep++;
+    pf->prep = 1;
+    kick(s, 0, 0); /* another fragment or cursor may be waiting for a sleeper */
+    pthread_mutex_unlock(&s->mu);
+    lsql_error e = {0};
+    int rc = prep_fragment(s, pf, &e);
+    pthread_mutex_lock(&s->mu);
+    if (rc) {
+      char ctx[64];
+      snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", pf->pb->id);
+      set_error(s, rc, &e, ctx);
+      return;
+    }
+    pf->prep = 2;
+    s->preps_left--;
+    kick(s, 1, consumer ? 1 : 0); /* its cursors are new work */
+    return;
+  }
+  cursor *pick = u.cur;
+  pick->busy = true;
+  kick(s, 0, 0); /* chain: one new unit (say a prepared fragment's cursors) woke one sleeper */
+  lsql_reader_spares *sp = NULL;
+  if (!pick->reader && s->spares) {
+    sp = s->spares[pick->col];
+    s->spares[pick->col] = NULL;
+  }
+  pthread_mutex_unlock(&s->mu);
+  struct ArrowArray arr = {0};
+  lsql_error e = {0};
+  int rc = run_cursor(s, pick, &arr, rows, &sp, &e);
+  frag_state *f = &s->frags[pick->frag];
+  bool last = pick->next_chunk + 1 >= f->n_batches;
+  if (last || rc) {
+    lsql_field_reader_free_keep(pick->reader, &sp);
+    pick->reader = NULL;
+  }
+  pthread_mutex_lock(&s->mu);
+  if (sp && s->spares && !s->spares[pick->col]) {
+    s->spares[pick->col] = sp;
+    sp = NULL;
+  }
+  lsql_reader_spares_free(sp);
+  if (rc) {
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", f->pb->id);
+    set_error(s, rc, &e, ctx);
+    if (arr.release) arr.release(&arr);
+    return;
+  }
+  slot *sl = &s->ring[cursor_batch(s, pick) % RING_CAP];
+  lsql_arrow_array_move(&arr, &sl->cols[pick->col]);
+  sl->filled++;
+  pick->next_chunk++;
+  pick->busy = false;
+  if (last) {
+    pick->done = true;
+    s->cursors_left--;
+    if (--f->cursors_left == 0) {
+      /* All columns of the fragment are decoded: close its files now (bounded open files). */
+      lsql_file **files = f->files;
+      f->files = NULL;
+      pthread_mutex_unlock(&s->mu);
+      if (files)
+        for (size_t j = 0; j < f->pb->n_files; j++) lsql_file_close(files[j]);
+      lsql_free(files);
+      pthread_mutex_lock(&s->mu);
+    }
+    if (s->cursors_left == 0 && s->preps_left == 0 && s->idle_workers)
+      pthread_cond_broadcast(&s->cond_work); /* nothing left: idle workers exit */
+  }
+  kick(s, 1, consumer ? 1 : 0);
 }
 
 static void *worker(void *arg) {
@@ -235,101 +437,16 @@ static void *worker(void *arg) {
     set_error(s, LSQL_ENOMEM, &e, NULL);
   }
   while (!s->stop && !s->err_code) {
-    uint64_t wend = s->head + s->window;
-    /* 1. prepare the next fragment whose batches are (nearly) in the window */
-    frag_state *pf = NULL;
-    while (s->next_prep < s->n_frags && s->frags[s->next_prep].n_batches == 0 &&
-           s->frags[s->next_prep].prep == 0) {
-      s->frags[s->next_prep].prep = 2; /* empty fragment: nothing to read */
-      s->preps_left--;
-      s->next_prep++;
-    }
-    if (s->next_prep < s->n_frags && s->frags[s->next_prep].first_batch < wend) {
-      pf = &s->frags[s->next_prep++];
-      pf->prep = 1;
-      pthread_mutex_unlock(&s->mu);
-      lsql_error e = {0};
-      int rc = prep_fragment(s, pf, &e);
-      pthread_mutex_lock(&s->mu);
-      if (rc) {
-        char ctx[64];
-        snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", pf->pb->id);
-        set_error(s, rc, &e, ctx);
-        break;
-      }
-      pf->prep = 2;
-      s->preps_left--;
-      pthread_cond_broadcast(&s->cond_work);
-      pthread_cond_broadcast(&s->cond_ready);
+    unit u;
+    if (find_units(s, 1, &u)) {
+      run_unit(s, u, rows, false);
       continue;
     }
-    /* 2. a cursor whose next chunk is inside the window */
-    cursor *pick = NULL;
-    while (s->first_live_cursor < s->n_cursors && s->cursors[s->first_live_cursor].done)
-      s->first_live_cursor++;
-    for (size_t i = s->first_live_cursor; i < s->n_cursors; i++) {
-      cursor *c = &s->cursors[i];
-      if (s->frags[c->frag].first_batch >= wend) break;
-      if (c->done || c->busy || s->frags[c->frag].prep != 2 || cursor_batch(s, c) >= wend) continue;
-      pick = c;
-      break;
-    }
-    if (!pick) {
-      if (s->cursors_left == 0 && s->preps_left == 0) break;
-      pthread_cond_wait(&s->cond_work, &s->mu);
-      continue;
-    }
-    pick->busy = true;
-    lsql_reader_spares *sp = NULL;
-    if (!pick->reader && s->spares) {
-      sp = s->spares[pick->col];
-      s->spares[pick->col] = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    struct ArrowArray arr = {0};
-    lsql_error e = {0};
-    int rc = run_cursor(s, pick, &arr, rows, &sp, &e);
-    frag_state *f = &s->frags[pick->frag];
-    bool last = pick->next_chunk + 1 >= f->n_batches;
-    if (last || rc) {
-      lsql_field_reader_free_keep(pick->reader, &sp);
-      pick->reader = NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    if (sp && s->spares && !s->spares[pick->col]) {
-      s->spares[pick->col] = sp;
-      sp = NULL;
-    }
-    lsql_reader_spares_free(sp);
-    if (rc) {
-      char ctx[64];
-      snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", f->pb->id);
-      set_error(s, rc, &e, ctx);
-      if (arr.release) arr.release(&arr);
-      break;
-    }
-    slot *sl = &s->ring[cursor_batch(s, pick) % RING_CAP];
-    lsql_arrow_array_move(&arr, &sl->cols[pick->col]);
-    sl->filled++;
-    pick->next_chunk++;
-    pick->busy = false;
-    if (last) {
-      pick->done = true;
-      s->cursors_left--;
-      if (--f->cursors_left == 0) {
-        /* All columns of the fragment are decoded: close its files now (bounded open files). */
-        lsql_file **files = f->files;
-        f->files = NULL;
-        pthread_mutex_unlock(&s->mu);
-        if (files)
-          for (size_t j = 0; j < f->pb->n_files; j++) lsql_file_close(files[j]);
-        lsql_free(files);
-        pthread_mutex_lock(&s->mu);
-      }
-    }
-    pthread_cond_broadcast(&s->cond_ready);
+    if (s->cursors_left == 0 && s->preps_left == 0) break;
+    s->idle_workers++;
+    pthread_cond_wait(&s->cond_work, &s->mu);
+    s->idle_workers--;
   }
-  pthread_cond_broadcast(&s->cond_work);
   pthread_mutex_unlock(&s->mu);
   lsql_free(rows);
   return NULL;
@@ -391,28 +508,21 @@ static int virtual_column(const scan *s, const frag_state *f, int virt, uint64_t
   return LSQL_OK;
 }
 
-/* Builds the output batch from a complete slot (outside the lock). */
-static int assemble(scan *s, slot *sl, struct ArrowArray *out, int64_t *n_out) {
-  uint64_t b = sl->batch;
-  /* the fragment of batch b: binary search over first_batch */
-  size_t lo = 0, hi = s->n_frags;
-  while (hi - lo > 1) {
-    size_t mid = (lo + hi) / 2;
-    if (s->frags[mid].first_batch <= b) lo = mid;
-    else hi = mid;
-  }
-  while (lo < s->n_frags && s->frags[lo].n_batches == 0) lo++;
-  frag_state *f = &s->frags[lo];
+/* Builds the output batch b from its complete slot (outside the lock: the slot is taken).
+ * `rows` is scratch for the live row offsets. */
+static int assemble(scan *s, slot *sl, uint64_t b, uint64_t *rows, struct ArrowArray *out,
+                    int64_t *n_out) {
+  frag_state *f = &s->frags[frag_of_batch(s, b)];
   uint64_t start;
   bool is_range;
-  uint64_t n = chunk_rows(s, f, b - f->first_batch, &start, s->sel_scratch, &is_range);
+  uint64_t n = chunk_rows(s, f, b - f->first_batch, &start, rows, &is_range);
   *n_out = (int64_t)n;
   if (n == 0) return LSQL_OK;
   if (lsql_arrow_array_init(out, 1, (int64_t)s->n_cols)) return LSQL_ENOMEM;
   out->length = (int64_t)n;
   for (size_t i = 0; i < s->n_cols; i++) {
     if (s->cols[i].virt) {
-      if (virtual_column(s, f, s->cols[i].virt, start, n, s->sel_scratch, is_range, out->children[i])) {
+      if (virtual_column(s, f, s->cols[i].virt, start, n, rows, is_range, out->children[i])) {
         lsql_arrow_array_reset(out);
         return LSQL_ENOMEM;
       }
@@ -423,68 +533,62 @@ static int assemble(scan *s, slot *sl, struct ArrowArray *out, int64_t *n_out) {
   return LSQL_OK;
 }
 
-/* Moves head past consumed batches, recycling their slots (caller holds mu and then wakes the
- * workers: the window moved). */
+/* Moves head past consumed batches, recycling their slots (caller holds mu and then wakes
+ * sleepers: the window moved). */
 static void advance_head(scan *s) {
   while (s->head < s->total_batches && s->ring[s->head % RING_CAP].consumed) {
     slot *sl = &s->ring[s->head % RING_CAP];
     sl->consumed = false;
+    sl->taken = false;
     sl->filled = 0;
     sl->batch = s->head + RING_CAP;
     s->head++;
   }
+  if (s->head >= s->total_batches) pthread_cond_broadcast(&s->cond_ready); /* end of stream */
 }
 
+/* Safe for concurrent callers (the SQL bridge's threads): a caller takes a complete batch under
+ * the lock and assembles it outside; with no complete batch it decodes one unit of work itself
+ * (the same pick as a worker), and sleeps only when there is nothing to do. */
 static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   scan *s = st->private_data;
   out->release = NULL;
   pthread_mutex_lock(&s->mu);
+  uint64_t *rows = NULL;
+  int ret = 0;
   for (;;) {
     if (s->err_code) {
-      int code = s->err_code;
-      pthread_mutex_unlock(&s->mu);
-      return code == LSQL_ENOMEM ? ENOMEM : EIO;
+      ret = s->err_code == LSQL_ENOMEM ? ENOMEM : EIO;
+      break;
     }
-    if (s->head >= s->total_batches) {
-      pthread_mutex_unlock(&s->mu);
-      return 0; /* end of stream: out->release == NULL */
-    }
-    /* A batch is complete when all its data columns arrived and its fragment is prepared. */
-    slot *pick = NULL;
-    uint64_t wend = LSQL_MIN(s->head + s->window, s->total_batches);
-    for (uint64_t b = s->head; b < wend; b++) {
-      slot *sl = &s->ring[b % RING_CAP];
-      sl->batch = b;
-      if (sl->consumed) continue;
-      bool ready = sl->filled == (int)s->n_data;
-      if (ready && s->n_data == 0) {
-        /* no data columns: ready once the fragment is prepared */
-        size_t lo = 0, hi = s->n_frags;
-        while (hi - lo > 1) {
-          size_t mid = (lo + hi) / 2;
-          if (s->frags[mid].first_batch <= b) lo = mid;
-          else hi = mid;
-        }
-        while (lo < s->n_frags && s->frags[lo].n_batches == 0) lo++;
-        ready = s->frags[lo].prep == 2;
-      }
-      if (ready) {
-        pick = sl;
-        break;
-      }
-      if (s->ordered) break;
-    }
-    if (!pick) {
-      pthread_cond_wait(&s->cond_ready, &s->mu);
+    if (s->head >= s->total_batches) break; /* end of stream: out->release == NULL */
+    if (!rows && !(rows = scratch_get(s))) {
+      lsql_error e = {LSQL_ENOMEM, "out of memory"};
+      set_error(s, LSQL_ENOMEM, &e, NULL);
       continue;
     }
+    uint64_t b;
+    if (count_ready(s, 1, &b) == 0) {
+      unit u;
+      if (find_units(s, 1, &u)) {
+        run_unit(s, u, rows, true);
+      } else {
+        s->idle_consumers++;
+        pthread_cond_wait(&s->cond_ready, &s->mu);
+        s->idle_consumers--;
+      }
+      continue;
+    }
+    slot *sl = &s->ring[b % RING_CAP];
+    sl->taken = true;
+    kick(s, 0, 0); /* more batches or work for sleepers */
     pthread_mutex_unlock(&s->mu);
     int64_t n = 0;
-    int rc = assemble(s, pick, out, &n);
+    int rc = assemble(s, sl, b, rows, out, &n);
     size_t bytes = approx_bytes(out);
-    for (size_t i = 0; i < s->n_data; i++) lsql_arrow_array_reset(&pick->cols[i]);
+    for (size_t i = 0; i < s->n_data; i++) lsql_arrow_array_reset(&sl->cols[i]);
     pthread_mutex_lock(&s->mu);
-    pick->consumed = true;
+    sl->consumed = true;
     advance_head(s);
     if (rc) {
       lsql_error e = {rc, "out of memory"};
@@ -496,12 +600,14 @@ static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) 
       s->est_batch_bytes = s->est_batch_bytes * 0.75 + (double)bytes * 0.25;
       double w = (double)s->readahead / (s->est_batch_bytes > 1 ? s->est_batch_bytes : 1);
       s->window = (uint64_t)LSQL_MAX(1.0, LSQL_MIN((double)RING_CAP, w));
-      pthread_cond_broadcast(&s->cond_work);
-      pthread_mutex_unlock(&s->mu);
-      return 0;
+      kick(s, 0, 0); /* the window moved */
+      break;
     }
-    pthread_cond_broadcast(&s->cond_work);
+    kick(s, 1, 1); /* every row of the batch was deleted: the window moved, we look on */
   }
+  scratch_put(s, rows);
+  pthread_mutex_unlock(&s->mu);
+  return ret;
 }
 
 static const char *stream_get_last_error(struct ArrowArrayStream *st) {
@@ -537,7 +643,8 @@ static void scan_free(scan *s) {
   lsql_free(s->frags);
   lsql_free(s->cols);
   lsql_free(s->top_of_id);
-  lsql_free(s->sel_scratch);
+  for (size_t i = 0; i < s->n_scratch; i++) lsql_free(s->scratch[i]);
+  lsql_free(s->scratch);
   lsql_table_unref(s->ds);
   lsql_free(s);
 }
@@ -641,8 +748,12 @@ int lsql_dataset_scan(lsql_dataset *ds, const lsql_scan_options *opts, struct Ar
    * unless explicitly disabled... which only lets later complete batches overtake. */
   s->readahead = opts && opts->readahead_bytes > 0 ? opts->readahead_bytes : (int64_t)256 << 20;
   int rc = plan(s, opts, err);
-  if (rc == LSQL_OK && !(s->sel_scratch = lsql_malloc((size_t)s->batch_size * sizeof(uint64_t))))
-    rc = lsql_err_oom(err);
+  uint64_t *rows0 = rc == LSQL_OK ? lsql_malloc((size_t)s->batch_size * sizeof(uint64_t)) : NULL;
+  if (rc == LSQL_OK && !rows0) rc = lsql_err_oom(err);
+  if (rc == LSQL_OK) {
+    scratch_put(s, rows0); /* the consumer's first scratch (no lock needed yet) */
+    if (!s->n_scratch) rc = lsql_err_oom(err);
+  }
   if (rc) {
     lsql_error_prefix(err, "%s: version %" PRIu64 ": ", ds->uri, ds->version);
     scan_free(s);
@@ -655,8 +766,9 @@ int lsql_dataset_scan(lsql_dataset *ds, const lsql_scan_options *opts, struct Ar
   pthread_cond_init(&s->cond_work, NULL);
   pthread_cond_init(&s->cond_ready, NULL);
   s->sync_init = true;
+  /* n_threads decoding threads = the caller of get_next plus n_threads - 1 workers. */
   int nt = opts && opts->n_threads > 0 ? opts->n_threads : lsql_num_cpus();
-  nt = LSQL_MIN(nt, 64);
+  nt = LSQL_MIN(nt, 64) - 1;
   if (s->total_batches == 0) nt = 0;
   if (nt > 0) {
     s->threads = lsql_calloc((size_t)nt, sizeof *s->threads);
@@ -668,10 +780,7 @@ int lsql_dataset_scan(lsql_dataset *ds, const lsql_scan_options *opts, struct Ar
       if (pthread_create(&s->threads[i], NULL, worker, s) != 0) break;
       s->n_threads++;
     }
-    if (s->n_threads == 0) {
-      scan_free(s);
-      return lsql_err(err, LSQL_ELIMIT, "%s: cannot start scan threads", ds->uri);
-    }
+    /* fewer workers than asked (thread limits) still work: get_next decodes too */
   }
   out->get_schema = stream_get_schema;
   out->get_next = stream_get_next;

@@ -9,21 +9,37 @@ typedef struct keepalive {
   void (*destroy)(void *);
 } keepalive;
 
+/* What release does with one buffer slot. */
+typedef struct buffer_slot {
+  bool owned;               /* free (or give back to pool) on release */
+  size_t cap;               /* pooled buffers: capacity handed back */
+  lsql_bufpool *pool;       /* non-NULL: lsql_bufpool_put instead of lsql_free (holds a ref) */
+} buffer_slot;
+
 typedef struct array_private {
   const void **buffers;
-  bool *owned;              /* per buffer: free on release */
+  buffer_slot *slots;       /* per buffer: what release does */
   struct ArrowArray **children;
   struct ArrowArray *dictionary;
   keepalive *keep;
   size_t n_keep;
 } array_private;
 
+static void drop_slot(array_private *p, int64_t i) {
+  buffer_slot *s = &p->slots[i];
+  if (s->owned) {
+    if (s->pool) lsql_bufpool_put(s->pool, (void *)p->buffers[i], s->cap);
+    else lsql_free((void *)p->buffers[i]);
+  }
+  lsql_bufpool_unref(s->pool);
+  *s = (buffer_slot){0};
+}
+
 static void array_release(struct ArrowArray *a) {
   if (!a || !a->release) return;
   array_private *p = a->private_data;
   if (p) {
-    for (int64_t i = 0; i < a->n_buffers; i++)
-      if (p->owned[i]) lsql_free((void *)p->buffers[i]);
+    for (int64_t i = 0; i < a->n_buffers; i++) drop_slot(p, i);
     for (int64_t i = 0; i < a->n_children; i++) {
       if (p->children[i]) {
         if (p->children[i]->release) p->children[i]->release(p->children[i]);
@@ -37,7 +53,7 @@ static void array_release(struct ArrowArray *a) {
     for (size_t i = p->n_keep; i-- > 0;) p->keep[i].destroy(p->keep[i].obj);
     lsql_free(p->keep);
     lsql_free(p->buffers);
-    lsql_free(p->owned);
+    lsql_free(p->slots);
     lsql_free(p->children);
     lsql_free(p);
   }
@@ -49,9 +65,9 @@ int lsql_arrow_array_init(struct ArrowArray *out, int64_t n_buffers, int64_t n_c
   array_private *p = lsql_calloc(1, sizeof *p);
   if (!p) return LSQL_ENOMEM;
   p->buffers = lsql_calloc((size_t)n_buffers + 1, sizeof *p->buffers);
-  p->owned = lsql_calloc((size_t)n_buffers + 1, sizeof *p->owned);
+  p->slots = lsql_calloc((size_t)n_buffers + 1, sizeof *p->slots);
   p->children = lsql_calloc((size_t)n_children + 1, sizeof *p->children);
-  if (!p->buffers || !p->owned || !p->children) goto oom;
+  if (!p->buffers || !p->slots || !p->children) goto oom;
   for (int64_t i = 0; i < n_children; i++)
     if (!(p->children[i] = lsql_calloc(1, sizeof(struct ArrowArray)))) goto oom;
   out->n_buffers = n_buffers;
@@ -65,7 +81,7 @@ oom:
   if (p->children)
     for (int64_t i = 0; i < n_children; i++) lsql_free(p->children[i]);
   lsql_free(p->buffers);
-  lsql_free(p->owned);
+  lsql_free(p->slots);
   lsql_free(p->children);
   lsql_free(p);
   return LSQL_ENOMEM;
@@ -73,16 +89,23 @@ oom:
 
 void lsql_arrow_array_set_buffer(struct ArrowArray *a, int64_t i, void *buf) {
   array_private *p = a->private_data;
-  if (p->owned[i]) lsql_free((void *)p->buffers[i]);
+  drop_slot(p, i);
   p->buffers[i] = buf;
-  p->owned[i] = buf != NULL;
+  p->slots[i].owned = buf != NULL;
+}
+
+void lsql_arrow_array_set_pooled_buffer(struct ArrowArray *a, int64_t i, void *buf, size_t cap,
+                                        lsql_bufpool *pool) {
+  array_private *p = a->private_data;
+  drop_slot(p, i);
+  p->buffers[i] = buf;
+  if (buf) p->slots[i] = (buffer_slot){true, cap, lsql_bufpool_ref(pool)};
 }
 
 void lsql_arrow_array_set_foreign_buffer(struct ArrowArray *a, int64_t i, const void *buf) {
   array_private *p = a->private_data;
-  if (p->owned[i]) lsql_free((void *)p->buffers[i]);
+  drop_slot(p, i);
   p->buffers[i] = buf;
-  p->owned[i] = false;
 }
 
 struct ArrowArray *lsql_arrow_array_alloc_dictionary(struct ArrowArray *a) {

@@ -1,9 +1,11 @@
 /* Helpers to build Arrow C data interface arrays and schemas whose memory lancesql owns.
- * Buffers handed to an array must come from lsql_malloc; the array's release frees them, its
- * children, its dictionary, and any keep-alive objects. */
+ * Buffers handed to an array must come from lsql_malloc (or a lsql_bufpool); the array's release
+ * frees them (or gives them back to their pool), its children, its dictionary, and any
+ * keep-alive objects. */
 #ifndef LSQL_UTIL_ARROW_H
 #define LSQL_UTIL_ARROW_H
 
+#include "bufpool.h"
 #include "util.h"
 
 /* Initialises *out as an empty array (length 0) with n_buffers NULL buffers and n_children child
@@ -13,6 +15,11 @@ int lsql_arrow_array_init(struct ArrowArray *out, int64_t n_buffers, int64_t n_c
 /* Transfers ownership of `buf` (from lsql_malloc, may be NULL) into buffer slot i; frees any
  * previous owned buffer in that slot. */
 void lsql_arrow_array_set_buffer(struct ArrowArray *a, int64_t i, void *buf);
+/* Like set_buffer for a buffer of capacity `cap` taken from `pool` (lsql_bufpool_get or a
+ * pooled lsql_buf): release gives it back with lsql_bufpool_put. The array holds a pool
+ * reference until then. pool NULL behaves as set_buffer. */
+void lsql_arrow_array_set_pooled_buffer(struct ArrowArray *a, int64_t i, void *buf, size_t cap,
+                                        lsql_bufpool *pool);
 /* Points buffer slot i at memory owned by someone else (kept alive with a keep-alive object). */
 void lsql_arrow_array_set_foreign_buffer(struct ArrowArray *a, int64_t i, const void *buf);
 /* Allocates an owned dictionary array slot (zeroed) and returns it, or NULL on OOM. */

@@ -6,6 +6,7 @@
  *   none: the bytes themselves. */
 #include <limits.h>
 #include <lz4.h>
+#include <pthread.h>
 #include <zstd.h>
 
 #include "format/encoding/kernels.h"
@@ -23,10 +24,34 @@ static size_t plausible_out(size_t src_len) {
   return src_len > (SIZE_MAX >> 6) ? SIZE_MAX : ((size_t)1 << 20) + src_len * 32;
 }
 
+/* One zstd decompression context per thread, kept for the thread's life: creating one per page
+ * costs more than decompressing a small page (its init runs cpuid, which traps in VMs). */
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t dctx_key;
+static bool dctx_key_ok;
+static void dctx_destroy(void *d) { ZSTD_freeDCtx(d); }
+static void dctx_key_init(void) { dctx_key_ok = pthread_key_create(&dctx_key, dctx_destroy) == 0; }
+
+/* The calling thread's context, reset; NULL on OOM. */
+static ZSTD_DCtx *thread_dctx(void) {
+  pthread_once(&dctx_once, dctx_key_init);
+  if (!dctx_key_ok) return NULL;
+  ZSTD_DCtx *d = pthread_getspecific(dctx_key);
+  if (!d) {
+    if (!(d = ZSTD_createDCtx())) return NULL;
+    if (pthread_setspecific(dctx_key, d) != 0) {
+      ZSTD_freeDCtx(d);
+      return NULL;
+    }
+  }
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  return d;
+}
+
 /* Streams a bare zstd frame sequence, bounded by max_out. */
 static int zstd_stream(const uint8_t *src, size_t src_len, size_t max_out, lsql_buf *out,
                        lsql_error *err) {
-  ZSTD_DCtx *dctx = ZSTD_createDCtx();
+  ZSTD_DCtx *dctx = thread_dctx();
   if (!dctx) return lsql_err_oom(err);
   int rc = LSQL_OK;
   const size_t start = out->len;
@@ -63,7 +88,6 @@ static int zstd_stream(const uint8_t *src, size_t src_len, size_t max_out, lsql_
   if (rc == LSQL_OK && out->len - start > max_out)
     rc = lsql_err_corrupt(err, "zstd: decompressed size exceeds the limit of %zu bytes", max_out);
   if (rc != LSQL_OK) out->len = start;
-  ZSTD_freeDCtx(dctx);
   return rc;
 }
 
@@ -88,7 +112,9 @@ static int zstd_prefixed(const uint8_t *src, size_t src_len, size_t max_out, lsq
   if (lsql_buf_reserve(out, (size_t)len) != LSQL_OK) return lsql_err_oom(err);
   uint8_t one;
   uint8_t *dst = len ? out->data + out->len : &one;
-  size_t got = ZSTD_decompress(dst, (size_t)len, src + 8, src_len - 8);
+  ZSTD_DCtx *dctx = thread_dctx();
+  if (!dctx) return lsql_err_oom(err);
+  size_t got = ZSTD_decompressDCtx(dctx, dst, (size_t)len, src + 8, src_len - 8);
   if (ZSTD_isError(got))
     return lsql_err_corrupt(err, "zstd: %s (length prefix %llu)", ZSTD_getErrorName(got),
                             (unsigned long long)len);

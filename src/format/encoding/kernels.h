@@ -74,7 +74,8 @@ typedef struct lsql_fsst_table {
   uint8_t lens[256];      /* 1..8 */
   unsigned n_symbols;
   bool compressed;        /* false: strings were stored verbatim */
-  uint64_t size_tab[256]; /* lens[c], or 1 << 40 for escapes / non-symbols (output sizing) */
+  uint64_t size_tab[256]; /* output bytes of code c: lens[c]; 0 for the escape (its literal
+                           * adds 1); 1 << 40 for non-symbols (flags corrupt input) */
 } lsql_fsst_table;
 
 /* Parses Lance's serialized FSST symbol table (2312 bytes: u64 header with magic "FSST",
@@ -83,7 +84,9 @@ int lsql_fsst_table_parse(const uint8_t *src, size_t src_len, lsql_fsst_table *o
                           lsql_error *err);
 /* Decompresses n strings. Input offsets (n+1 values, 32- or 64-bit per `in_offset_bits`) index
  * `in_bytes`; output is appended to out_bytes, with n+1 offsets (64-bit, starting at
- * out_bytes->len before the call) written to out_offsets. */
+ * out_bytes->len before the call) written to out_offsets. Whole groups of strings are decoded in
+ * one pass ignoring string boundaries (8 KiB of stack scratch). On failure out_bytes->len is
+ * unchanged (its capacity may have grown). */
 int lsql_fsst_decode(const lsql_fsst_table *t, unsigned in_offset_bits, const void *in_offsets,
                      const uint8_t *in_bytes, size_t in_bytes_len, uint64_t n, lsql_buf *out_bytes,
                      uint64_t *out_offsets, lsql_error *err);

@@ -387,6 +387,23 @@ LSQL_TEST(bss_reinterleaves) {
   CHECK_FAILS(lsql_bss_decode(0, NULL, 0, 0, NULL, &err), LSQL_ECORRUPT, "not supported", err);
 }
 
+/* Widths 4 and 8 take 16 values at a time: short inputs and every tail length. */
+LSQL_TEST(bss_vector_tails) {
+  lsql_error err = {0};
+  uint64_t s = 7;
+  for (unsigned width = 4; width <= 8; width += 4)
+    for (size_t n = 0; n <= 50; n++) {
+      uint8_t vals[50 * 8], src[50 * 8], out[50 * 8 + 1];
+      for (size_t i = 0; i < n * width; i++) vals[i] = (uint8_t)splitmix(&s);
+      for (size_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < width; k++) src[k * n + i] = vals[i * width + k];
+      out[n * width] = 0xA5;
+      CHECK_OK(lsql_bss_decode(width, src, n * width, n, out, &err), err);
+      CHECK(memcmp(out, vals, n * width) == 0);
+      CHECK(out[n * width] == 0xA5); /* nothing written past the values */
+    }
+}
+
 /* ---- FSST --------------------------------------------------------------------------------- */
 
 #define N_FSST_STRS (LSQL_ARRAY_LEN(FSST_PLAIN_OFFSETS) - 1)

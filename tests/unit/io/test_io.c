@@ -371,6 +371,46 @@ LSQL_TEST(local_stats) {
   lsql_store_unref(st);
 }
 
+/* Coalesced local reads: many ranges (more than one vectored read holds), gaps, a zero-length
+ * range, and a run with overlapping ranges (read through a bounce buffer). */
+LSQL_TEST(local_read_ranges_vectored) {
+  lsql_error err = {0};
+  lsql_store *st = NULL;
+  CHECK_OK(lsql_store_open("/tmp", NULL, &st, &err), err);
+  char path[] = "/tmp/lsql_io_test_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0 || !st) return;
+  enum { SZ = 1 << 20, NR = 400 };
+  uint8_t *data = lsql_malloc(SZ), *dst = lsql_calloc(NR, 300);
+  for (int i = 0; i < SZ; i++) data[i] = (uint8_t)((i * 7) % 251);
+  CHECK(write(fd, data, SZ) == SZ);
+  close(fd);
+  lsql_rfile *f = NULL;
+  CHECK_OK(lsql_rfile_open(st, path, 0, &f, &err), err);
+  if (f) {
+    lsql_range r[NR];
+    for (int k = 0; k < NR; k++) /* reverse order, 100..299 bytes, gaps of 0..99 bytes */
+      r[NR - 1 - k] = (lsql_range){(uint64_t)k * 400 + (uint64_t)(k % 100), (uint64_t)(k == 7 ? 0 : 100 + k % 200), dst + k * 300};
+    CHECK_OK(lsql_rfile_read_ranges(f, r, NR, &err), err);
+    int ok = 1;
+    for (int k = 0; k < NR; k++)
+      for (uint64_t i = 0; i < r[k].len; i++) ok &= ((uint8_t *)r[k].dst)[i] == data[r[k].off + i];
+    CHECK(ok);
+    uint8_t a[100], b[100];
+    lsql_range o[] = {{5000, 100, a}, {5050, 100, b}};
+    CHECK_OK(lsql_rfile_read_ranges(f, o, 2, &err), err);
+    CHECK(memcmp(a, data + 5000, 100) == 0 && memcmp(b, data + 5050, 100) == 0);
+    lsql_range bad[] = {{SZ - 10, 5, a}, {SZ - 4, 8, b}};
+    CHECK_FAILS(lsql_rfile_read_ranges(f, bad, 2, &err), LSQL_ECORRUPT, "past the end", err);
+    lsql_rfile_close(f);
+  }
+  lsql_free(data);
+  lsql_free(dst);
+  unlink(path);
+  lsql_store_unref(st);
+}
+
 /* ---- live store (LSQL_S3_TEST_ENDPOINT, LSQL_S3_TEST_BUCKET; objects put by test_s3.py) ------ */
 
 static void *live_reader(void *arg) {
