@@ -4,6 +4,9 @@
 #include "format/encoding/kernels.h"
 #include "format/internal.h"
 #include "util/arrow.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define AE(x) LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_##x
 
@@ -15,6 +18,10 @@ typedef struct page20 {
   lsql_vals dict;
   lsql_buf valid;    /* empty = all valid */
   uint64_t n;
+  /* vals are checked u32 indices into dict (a dictionary-encoded page of a plain field): each
+   * batch gathers its rows straight from the dictionary into its output (one copy, no page-wide
+   * string build). Otherwise a non-empty dict belongs to a dictionary-typed field. */
+  bool gather;
 } page20;
 
 #define N20_SPARES 4
@@ -55,6 +62,10 @@ typedef struct ctx20 {
   uint8_t **bufs;
   lsql_vals *dict;   /* non-NULL: keep dictionaries (dictionary-typed fields) */
   node20 *nd;
+  /* Non-NULL while decoding the page's own values (through Nullable wrappers only): a
+   * Dictionary there keeps its items in *gdict and its u32 indices as the values. */
+  lsql_vals *gdict;
+  bool gathered;     /* set when that happened */
 } ctx20;
 
 /* Does p point into one of the node's held raw page buffers (borrowed, not owned)? */
@@ -198,6 +209,16 @@ void lsql_reader20_spares_free(lsql_reader20_spares *sp) {
   }
   lsql_free(sp->node);
   lsql_free(sp);
+}
+
+size_t lsql_reader20_spares_bytes(const lsql_reader20_spares *sp) {
+  size_t n = 0;
+  for (size_t i = 0; sp && i < sp->n; i++) {
+    for (int k = 0; k < LSQL_PREFETCH_POOL; k++) n += sp->node[i].pool[k] ? sp->node[i].pool_cap[k] : 0;
+    for (int k = 0; k < N20_SPARES; k++) n += sp->node[i].spare[k].cap;
+    n += lsql_bufpool_bytes(sp->node[i].bufpool);
+  }
+  return n;
 }
 
 lsql_reader20_spares *lsql_reader20_keep(lsql_reader20 *r) {
@@ -481,9 +502,136 @@ static uint64_t ae_fixed_bits(const Lance__Encodings__ArrayEncoding *e) {
   }
 }
 
-/* Decoders fill an empty `out` (and `valid`); buffers they let go of become the node's spares. */
+/* Converts n dictionary indices (8 to 64 bits) to u32 positions into `items` dictionary items:
+ * as written (keep: Arrow dictionaries, index < items) or index 0 = null, k >= 1 = items[k - 1].
+ * *zero tells whether any index is 0 (a null row unless keep). */
+static int dict_indices(const lsql_vals *idx, uint64_t n, uint64_t items, bool keep, uint32_t *ix, bool *zero,
+                        lsql_error *err) {
+  if (idx->var || idx->n != n) return lsql_err_corrupt(err, "dictionary indices decode to %llu values, %llu expected", (unsigned long long)idx->n, (unsigned long long)n);
+  const uint8_t *s = idx->data.data;
+  uint64_t mx = 0, mn = UINT64_MAX;
+  uint32_t dec = keep ? 0 : 1;
+  /* Blocks of 16 with branch-free bodies (vectorised); 64-bit indices above 2^32 - 1 only need
+   * to be caught by the bound check, so their upper halves go into the max separately. */
+#define DICT_IX(T, LOAD)                                                  \
+  {                                                                       \
+    T m = 0, z = (T)~(T)0;                                                \
+    uint64_t i = 0;                                                       \
+    for (; i + 16 <= n; i += 16)                                          \
+      for (int j = 0; j < 16; j++) {                                      \
+        T k = LOAD(i + j);                                                \
+        m = k > m ? k : m;                                                \
+        z = k < z ? k : z;                                                \
+        ix[i + j] = (uint32_t)k - (dec & (uint32_t)(k != 0));             \
+      }                                                                   \
+    for (; i < n; i++) {                                                  \
+      T k = LOAD(i);                                                      \
+      m = k > m ? k : m;                                                  \
+      z = k < z ? k : z;                                                  \
+      ix[i] = (uint32_t)k - (dec & (uint32_t)(k != 0));                   \
+    }                                                                     \
+    mx = m;                                                               \
+    mn = z;                                                               \
+  }
+#define LD8(i) s[i]
+#define LD16(i) lsql_load_le16(s + 2 * (i))
+#define LD32(i) lsql_load_le32(s + 4 * (i))
+#define LD64(i) lsql_load_le64(s + 8 * (i))
+  switch (idx->bits) {
+    case 8: {
+      uint64_t i0 = 0;
+      uint8_t m8 = 0, z8 = 0xff;
+#if defined(__SSE2__)
+      /* 16 indices a step: k - 1 saturating at 0 (or k), widened to u32; running max and min */
+      __m128i vm = _mm_setzero_si128(), vz = _mm_set1_epi8((char)0xff), vd = _mm_set1_epi8((char)dec);
+      __m128i zero = _mm_setzero_si128();
+      for (; i0 + 16 <= n; i0 += 16) {
+        __m128i k = _mm_loadu_si128((const __m128i *)(s + i0));
+        vm = _mm_max_epu8(vm, k);
+        vz = _mm_min_epu8(vz, k);
+        __m128i v = _mm_subs_epu8(k, vd);
+        __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+        _mm_storeu_si128((__m128i *)(ix + i0), _mm_unpacklo_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(ix + i0 + 4), _mm_unpackhi_epi16(lo, zero));
+        _mm_storeu_si128((__m128i *)(ix + i0 + 8), _mm_unpacklo_epi16(hi, zero));
+        _mm_storeu_si128((__m128i *)(ix + i0 + 12), _mm_unpackhi_epi16(hi, zero));
+      }
+      uint8_t bm[16], bz[16];
+      _mm_storeu_si128((__m128i *)bm, vm);
+      _mm_storeu_si128((__m128i *)bz, vz);
+      for (int j = 0; j < 16; j++) {
+        m8 = bm[j] > m8 ? bm[j] : m8;
+        z8 = bz[j] < z8 ? bz[j] : z8;
+      }
+#endif
+      for (uint64_t i = i0; i < n; i++) {
+        uint8_t k = s[i];
+        m8 = k > m8 ? k : m8;
+        z8 = k < z8 ? k : z8;
+        ix[i] = (uint32_t)k - (dec & (uint32_t)(k != 0));
+      }
+      mx = m8;
+      mn = z8;
+      break;
+    }
+    case 16: DICT_IX(uint16_t, LD16) break;
+    case 32: DICT_IX(uint32_t, LD32) break;
+    case 64: DICT_IX(uint64_t, LD64) break;
+    default: return lsql_err_corrupt(err, "dictionary indices of %u bits", idx->bits);
+  }
+#undef DICT_IX
+  *zero = n && mn == 0;
+  if (n && keep && items && mx >= items)
+    return lsql_err_corrupt(err, "dictionary index %llu >= %llu items", (unsigned long long)mx, (unsigned long long)items);
+  if (n && !keep && mx > items)
+    return lsql_err_corrupt(err, "dictionary index %llu > %llu items", (unsigned long long)mx, (unsigned long long)items);
+  return LSQL_OK;
+}
+
+/* Validity bitmap (len bitmap_bytes(n)) of dictionary indices: index 0 is a null row. */
+static void dict_validity(const lsql_vals *idx, uint64_t n, uint8_t *v) {
+  const uint8_t *s = idx->data.data;
+  uint64_t full = n / 8;
+#define DICT_VALID(LOAD)                                                  \
+  for (uint64_t j = 0; j < full; j++) {                                   \
+    unsigned b = 0;                                                       \
+    for (int k = 0; k < 8; k++) b |= (unsigned)(LOAD(j * 8 + k) != 0) << k; \
+    v[j] = (uint8_t)b;                                                    \
+  }                                                                       \
+  if (n % 8) {                                                            \
+    unsigned b = 0;                                                       \
+    for (uint64_t i = full * 8; i < n; i++) b |= (unsigned)(LOAD(i) != 0) << (i % 8); \
+    v[full] = (uint8_t)b;                                                 \
+  }
+  switch (idx->bits) {
+    case 8: DICT_VALID(LD8) break;
+    case 16: DICT_VALID(LD16) break;
+    case 32: DICT_VALID(LD32) break;
+    default: DICT_VALID(LD64) break;
+  }
+#undef DICT_VALID
+}
+#undef LD8
+#undef LD16
+#undef LD32
+#undef LD64
+
+static int decode_ae_in(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
+                        lsql_error *err);
+
+/* Decoders fill an empty `out` (and `valid`); buffers they let go of become the node's spares.
+ * Only Nullable wrappers pass the page's gather target (c->gdict) on to their values. */
 static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
                      lsql_error *err) {
+  lsql_vals *gd = c->gdict;
+  if (e && e->array_encoding_case != AE(NULLABLE) && e->array_encoding_case != AE(DICTIONARY)) c->gdict = NULL;
+  int rc = decode_ae_in(c, e, n, out, valid, err);
+  c->gdict = gd;
+  return rc;
+}
+
+static int decode_ae_in(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_t n, lsql_vals *out, lsql_buf *valid,
+                        lsql_error *err) {
   if (!e) return lsql_err_corrupt(err, "missing array encoding");
   node20 *nd = c->nd;
   switch (e->array_encoding_case) {
@@ -523,7 +671,10 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
         case LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS: {
           lsql_vals v = {0};
           lsql_buf vv = LSQL_BUF_INIT;
+          lsql_vals *gd = c->gdict;
+          c->gdict = NULL;
           int rc = decode_ae(c, nl->some_nulls->validity, n, &v, &vv, err);
+          c->gdict = gd;
           if (rc == LSQL_OK && (v.bits != 1 || v.n != n)) rc = lsql_err_corrupt(err, "validity is not a bitmap of %llu bits", (unsigned long long)n);
           drop_buf(nd, &vv);
           if (rc == LSQL_OK) {
@@ -591,13 +742,14 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       return rc;
     }
     case AE(DICTIONARY): {
-      /* Index 0 is null; k >= 1 selects items[k-1]. */
+      /* Index 0 is null; k >= 1 selects items[k-1] (Arrow dictionaries: indices as written). */
       const Lance__Encodings__Dictionary *d = e->dictionary;
+      lsql_vals *gd = c->gdict;
+      c->gdict = NULL;
+      bool keep = c->dict != NULL;
       lsql_vals idx = {0}, items = {0};
-      lsql_buf iv = LSQL_BUF_INIT, itv = LSQL_BUF_INIT;
-      lsql_buf idxv = LSQL_BUF_INIT;
+      lsql_buf itv = LSQL_BUF_INIT, idxv = LSQL_BUF_INIT, ixb = LSQL_BUF_INIT;
       int rc = decode_ae(c, d->indices, n, &idx, &idxv, err);
-      if (rc == LSQL_OK) rc = widen_u64(c, &idx, n, err);
       if (rc == LSQL_OK && idxv.len) {
         drop_buf(nd, valid);
         *valid = idxv;
@@ -605,36 +757,22 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
       }
       drop_buf(nd, &idxv);
       if (rc == LSQL_OK) rc = decode_ae(c, d->items, d->num_dictionary_items, &items, &itv, err);
-      uint32_t *ix = NULL;
-      lsql_buf ixb = LSQL_BUF_INIT;
-      use_spare(nd, &ixb, (size_t)n * 4 + 4);
-      if (rc == LSQL_OK && lsql_buf_reserve(&ixb, (size_t)n * 4 + 4) != LSQL_OK) rc = lsql_err_oom(err);
-      ix = (uint32_t *)ixb.data;
-      bool any_null = false;
-      const uint64_t *src = (const uint64_t *)idx.data.data;
-      for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
-        uint64_t k = src[i];
-        if (c->dict) {
-          /* Arrow dictionaries written as-is: plain indices, nulls come from a Nullable wrapper. */
-          if (k >= items.n && items.n) rc = lsql_err_corrupt(err, "dictionary index %llu >= %llu items", (unsigned long long)k, (unsigned long long)items.n);
-          ix[i] = (uint32_t)k;
-          continue;
-        }
-        if (k > items.n) rc = lsql_err_corrupt(err, "dictionary index %llu > %llu items", (unsigned long long)k, (unsigned long long)items.n);
-        any_null |= k == 0;
-        ix[i] = k ? (uint32_t)(k - 1) : 0;
+      if (rc == LSQL_OK && items.n > UINT32_MAX) rc = lsql_err(err, LSQL_ELIMIT, "dictionary of %llu items", (unsigned long long)items.n);
+      if (rc == LSQL_OK && n > (SIZE_MAX - 8) / 4) rc = lsql_err_corrupt(err, "dictionary page of %llu values", (unsigned long long)n);
+      if (rc == LSQL_OK) {
+        use_spare(nd, &ixb, (size_t)n * 4 + 4);
+        if (lsql_buf_reserve(&ixb, (size_t)n * 4 + 4) != LSQL_OK) rc = lsql_err_oom(err);
       }
-      if (rc == LSQL_OK && any_null) {
+      uint32_t *ix = (uint32_t *)ixb.data;
+      bool zero = false;
+      if (rc == LSQL_OK) rc = dict_indices(&idx, n, items.n, keep, ix, &zero, err);
+      if (rc == LSQL_OK && zero && !keep) {
         drop_buf(nd, valid); /* (any earlier bits are all overwritten) */
         use_spare(nd, valid, lsql_bitmap_bytes(n));
         if (lsql_buf_resize(valid, lsql_bitmap_bytes(n)) != LSQL_OK) rc = lsql_err_oom(err);
-        else {
-          memset(valid->data, 0xff, valid->len);
-          for (uint64_t i = 0; i < n; i++)
-            if (!src[i]) lsql_bit_clear(valid->data, i);
-        }
+        else dict_validity(&idx, n, valid->data);
       }
-      if (rc == LSQL_OK && c->dict && itv.len) {
+      if (rc == LSQL_OK && keep && itv.len) {
         /* An index pointing at a null dictionary item is a null row (as pylance reads it). */
         for (uint64_t i = 0; i < n && rc == LSQL_OK; i++) {
           if (ix[i] < items.n && !lsql_bit_get(itv.data, ix[i])) {
@@ -650,27 +788,36 @@ static int decode_ae(ctx20 *c, const Lance__Encodings__ArrayEncoding *e, uint64_
         items.valid = itv;
         memset(&itv, 0, sizeof itv);
       }
-      if (rc == LSQL_OK && c->dict) {
+      /* Strings and whole-byte values are gathered per batch by the reader (when this is the
+       * page's own value encoding); other shapes are gathered here, once. */
+      bool gatherable = items.var || (items.bits && items.bits % 8 == 0);
+      if (rc == LSQL_OK && (keep || (gd && items.n && gatherable))) {
         out->bits = 32;
+        out->var = false;
         out->n = n;
         drop_buf(nd, &out->data);
         out->data = ixb;
         out->data.len = (size_t)n * 4;
         memset(&ixb, 0, sizeof ixb);
-        *c->dict = items;
+        if (keep) *c->dict = items;
+        else {
+          drop_vals(nd, gd);
+          *gd = items;
+          c->gathered = true;
+        }
         memset(&items, 0, sizeof items);
       } else if (rc == LSQL_OK) {
         if (items.n == 0) { out->n = n; } /* all null */
         else {
           out->bits = items.bits;
           out->var = items.var;
-          rc = lsql_vals_gather(out, &items, ix, n, err);
+          rc = lsql_vals_gather_checked(out, &items, ix, n, err);
         }
       }
+      c->gdict = gd;
       drop_buf(nd, &ixb);
       drop_vals(nd, &idx);
       drop_vals(nd, &items);
-      drop_buf(nd, &iv);
       drop_buf(nd, &itv);
       return rc;
     }
@@ -736,7 +883,8 @@ static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error
   if (nd->cur == p) return LSQL_OK;
   page_release(f, nd);
   const lsql_page *pg = &f->cols[nd->col].pages[p];
-  ctx20 c = {f, pg, NULL, nd->f->type == LSQL_TYPE_DICTIONARY ? &nd->pg.dict : NULL, nd};
+  bool keep = nd->f->type == LSQL_TYPE_DICTIONARY;
+  ctx20 c = {f, pg, NULL, keep ? &nd->pg.dict : NULL, nd, keep ? NULL : &nd->pg.dict, false};
   LSQL_TRY(lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err));
   /* held until the next page: the decoded values may borrow them */
   nd->bufs = c.bufs;
@@ -750,6 +898,7 @@ static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error
     return lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p), rc;
   }
   nd->pg.n = pg->n_rows;
+  nd->pg.gather = c.gathered;
   nd->cur = p;
   return LSQL_OK;
 }
@@ -766,6 +915,60 @@ static size_t find_page(const node20 *nd, size_t n_pages, uint64_t row) {
 }
 
 static int read_node(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err);
+
+/* Appends rows [a, b) of the current page to d (same shape): copied, or gathered from the
+ * page's dictionary. */
+static int page_append(lsql_vals *d, const page20 *pg, uint64_t a, uint64_t b, lsql_error *err) {
+  if (!pg->gather) return lsql_vals_append(d, &pg->vals, a, b, err);
+  uint64_t n = b > a ? b - a : 0;
+  if (d->ivalid.len && n) {
+    /* earlier pages had item validity; a dictionary's items are all valid */
+    uint64_t old = d->n * d->dim, add = n * d->dim;
+    if (lsql_buf_resize(&d->ivalid, lsql_bitmap_bytes(old + add)) != LSQL_OK) return lsql_err_oom(err);
+    for (uint64_t i = old; i < old + add; i++) lsql_bit_set(d->ivalid.data, i);
+  }
+  return lsql_vals_gather_checked(d, &pg->dict, (const uint32_t *)pg->vals.data.data + a, n, err);
+}
+
+/* Pages at least this large whose values are plain fixed-width bytes are not read whole: each
+ * batch reads its rows straight from the file into its output (no page-sized fresh buffer to
+ * fault in, no second copy). */
+#define DIRECT_MIN ((uint64_t)8 << 20)
+
+/* Byte width of each value when page pg is uncompressed fixed-width data in one page buffer
+ * (Flat or a fixed-size list of Flat, under no-null Nullable wrappers), else 0. */
+static uint64_t direct_width(const lsql_page *pg, uint32_t *buf) {
+  const Lance__Encodings__ArrayEncoding *e = pg->array;
+  uint64_t dim = 1;
+  for (int depth = 0; e && depth < 8; depth++) {
+    switch (e->array_encoding_case) {
+      case AE(NULLABLE):
+        if (e->nullable->nullability_case != LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS) return 0;
+        e = e->nullable->no_nulls->values;
+        continue;
+      case AE(FIXED_SIZE_LIST):
+        if (!e->fixed_size_list->dimension || e->fixed_size_list->dimension > 4096 || dim > 4096) return 0;
+        dim *= e->fixed_size_list->dimension;
+        e = e->fixed_size_list->items;
+        continue;
+      case AE(FLAT): {
+        const Lance__Encodings__Flat *fl = e->flat;
+        if (fl->compression && fl->compression->scheme && *fl->compression->scheme &&
+            lsql_codec_from_name(fl->compression->scheme) != LSQL_CODEC_NONE) return 0;
+        if (!fl->buffer || fl->buffer->buffer_type != LANCE__ENCODINGS__BUFFER__BUFFER_TYPE__page ||
+            fl->buffer->buffer_index >= pg->n_buffers) return 0;
+        if (!fl->bits_per_value || fl->bits_per_value % 8 || fl->bits_per_value > 4096) return 0;
+        uint64_t w = fl->bits_per_value / 8 * dim, need;
+        if (lsql_mul_overflow_u64(w, pg->n_rows, &need) || need > pg->buf_size[fl->buffer->buffer_index] ||
+            need < DIRECT_MIN) return 0;
+        *buf = fl->buffer->buffer_index;
+        return w;
+      }
+      default: return 0;
+    }
+  }
+  return 0;
+}
 
 static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err) {
   const lsql_column *col = &f->cols[nd->col];
@@ -789,10 +992,28 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
   while (row < end && rc == LSQL_OK) {
     size_t p = find_page(nd, col->n_pages, row);
     if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
-    if ((rc = load_page(f, nd, p, need, err)) != LSQL_OK) break;
     uint64_t a = row - nd->page_start[p], b = LSQL_MIN(end, nd->page_start[p + 1]) - nd->page_start[p];
+    uint32_t db = 0;
+    /* per-batch reads only where a read is cheap: on an object store each would be a request */
+    uint64_t w = nd->f->type == LSQL_TYPE_DICTIONARY || !lsql_rfile_cheap_reads(f->rf)
+                     ? 0 : direct_width(&col->pages[p], &db);
+    lsql_vals *dv = &acc.vals;
+    if (w && !dv->var && !dv->ivalid.len && (dv->bits == w * 8 || (!dv->bits && !dv->n))) {
+      /* bounds: a < b <= n_rows and n_rows * w <= the buffer's size (direct_width) */
+      size_t len = (size_t)((b - a) * w);
+      if (lsql_buf_reserve(&dv->data, len) != LSQL_OK) { rc = lsql_err_oom(err); break; }
+      rc = lsql_rfile_read(f->rf, col->pages[p].buf_off[db] + a * w, len, dv->data.data + dv->data.len, err);
+      if (rc != LSQL_OK) { lsql_error_prefix(err, "column %d: page %zu: ", nd->col, p); break; }
+      dv->data.len += len;
+      dv->bits = (uint32_t)(w * 8);
+      dv->n += b - a;
+      got += b - a;
+      row = nd->page_start[p] + b;
+      continue;
+    }
+    if ((rc = load_page(f, nd, p, need, err)) != LSQL_OK) break;
     page20 *pg = &nd->pg;
-    if (pg->dict.n || pg->dict.data.len || pg->dict.offs.len) {
+    if (!pg->gather && (pg->dict.n || pg->dict.data.len || pg->dict.offs.len)) {
       uint64_t base = acc.dict.n;
       if (!acc.has_dict) { acc.dict.bits = pg->dict.bits; acc.dict.var = pg->dict.var; acc.has_dict = true; }
       uint64_t dn0 = acc.dict.n;
@@ -814,7 +1035,9 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
     } else {
       /* reconcile filler (all-null) pages with typed ones */
       lsql_vals *d = &acc.vals;
-      const lsql_vals *s = &pg->vals;
+      /* a gathered page has its dictionary's shape */
+      lsql_vals shape = {.bits = pg->dict.bits, .var = pg->dict.var, .dim = pg->dict.dim};
+      const lsql_vals *s = pg->gather ? &shape : &pg->vals;
       if (d->n == 0 && !d->data.len && !d->offs.len) { d->bits = s->bits; d->var = s->var; d->dim = s->dim; }
       if (!s->var && !s->bits && (d->bits || d->var)) {
         lsql_vals z = {.bits = d->bits, .var = d->var};
@@ -834,11 +1057,11 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
         z.n = k;
         if (rc == LSQL_OK) rc = lsql_vals_append(d, &z, 0, k, err);
         lsql_vals_free(&z);
-        if (rc == LSQL_OK) rc = lsql_vals_append(d, s, a, b, err);
+        if (rc == LSQL_OK) rc = page_append(d, pg, a, b, err);
       } else if (s->var != d->var || (!s->var && s->bits != d->bits)) {
         rc = lsql_err_corrupt(err, "column %d: pages disagree on value width", nd->col);
       } else {
-        rc = lsql_vals_append(d, s, a, b, err);
+        rc = page_append(d, pg, a, b, err);
       }
       if (rc != LSQL_OK) break;
     }
@@ -911,7 +1134,7 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
     const Lance__Encodings__List *le = pg->array->list;
     if (nd->cur != p) {
       page_release(f, nd);
-      ctx20 c = {f, pg, NULL, NULL, nd};
+      ctx20 c = {f, pg, NULL, NULL, nd, NULL, false};
       if ((rc = lsql_prefetch_take(f, (uint32_t)nd->col, p, need, &nd->pf, &c.bufs, err)) != LSQL_OK) break;
       nd->bufs = c.bufs;
       nd->bufs_pg = pg;

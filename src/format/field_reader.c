@@ -28,6 +28,7 @@ struct lsql_field_reader {
   lsql_reader20 *r20;
   size_t n_leaves;
   leaf_state *leaves;
+  bool dict_batches;   /* lsql_field_reader_set_dict_batches, for a var-width top-level leaf */
 };
 
 static bool is_leafish(const lsql_field *f) {
@@ -103,6 +104,17 @@ void lsql_reader_spares_free(lsql_reader_spares *sp) {
   lsql_reader20_spares_free(sp->r20);
   lsql_free(sp->leaf);
   lsql_free(sp);
+}
+
+size_t lsql_reader_spares_bytes(const lsql_reader_spares *sp) {
+  if (!sp) return 0;
+  size_t n = lsql_reader20_spares_bytes(sp->r20);
+  for (size_t i = 0; i < sp->n; i++) {
+    for (int k = 0; k < LSQL_DPAGE_SPARE_N; k++) n += sp->leaf[i].spare[k].cap;
+    for (int k = 0; k < LSQL_PREFETCH_POOL; k++) n += sp->leaf[i].pool[k] ? sp->leaf[i].pool_cap[k] : 0;
+    n += lsql_bufpool_bytes(sp->leaf[i].bufpool);
+  }
+  return n;
 }
 
 void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spares) {
@@ -189,6 +201,14 @@ int lsql_field_reader_new(lsql_file *f, const lsql_field *field, const lsql_colu
   }
   *out = r;
   return LSQL_OK;
+}
+
+void lsql_field_reader_set_dict_batches(lsql_field_reader *r, bool on) {
+  if (!r) return;
+  lsql_type t = r->field->type;
+  bool var = t == LSQL_TYPE_UTF8 || t == LSQL_TYPE_LARGE_UTF8 || t == LSQL_TYPE_BINARY || t == LSQL_TYPE_LARGE_BINARY;
+  r->dict_batches = on && !r->r20 && r->n_leaves == 1 && !r->leaves[0].missing && r->leaves[0].lf == r->field &&
+                    var && !r->field->blob;
 }
 
 /* Canonical def numbering (lists: null+empty, items: nullable) used when pages disagree. */
@@ -308,6 +328,35 @@ static int acc_gather_dict(lsql_leaf_acc *a, const lsql_dpage *p, uint64_t va, u
   return lsql_vals_gather_checked(d, &p->dict, (const uint32_t *)p->vals.data.data + va, n, err);
 }
 
+/* A dictionary batch meets a page without a dictionary (or its dictionary is too big): gathers
+ * the indices accumulated so far into plain values; the batch stays plain from here on. */
+static int acc_dict_to_plain(lsql_leaf_acc *a, lsql_error *err) {
+  a->dict_batch = 2;
+  if (!a->has_dict) return LSQL_OK;
+  lsql_vals *ix = &a->vals;
+  lsql_vals g = {.bits = a->dict.bits, .var = a->dict.var, .dim = a->dict.dim, .pool = ix->pool};
+  /* the (unused) pooled offsets buffer of the indices takes the gathered offsets */
+  g.offs = ix->offs;
+  g.offs.len = 0;
+  memset(&ix->offs, 0, sizeof ix->offs);
+  int rc = lsql_buf_init_pooled(&g.data, ix->pool, a->dict.var ? 64 : (size_t)ix->n * (a->dict.bits / 8) + 64);
+  if (rc == LSQL_OK) rc = lsql_vals_gather_checked(&g, &a->dict, (const uint32_t *)ix->data.data, ix->n, err);
+  else rc = lsql_err_oom(err);
+  lsql_bufpool_put(ix->pool, ix->data.data, ix->data.cap);
+  memset(&ix->data, 0, sizeof ix->data);
+  if (rc != LSQL_OK) {
+    lsql_bufpool_put(g.pool, g.data.data, g.data.cap);
+    lsql_bufpool_put(g.pool, g.offs.data, g.offs.cap);
+    return rc;
+  }
+  lsql_bufpool_put(ix->pool, ix->ivalid.data, ix->ivalid.cap);
+  lsql_bufpool_put(ix->pool, ix->valid.data, ix->valid.cap);
+  *ix = g;
+  lsql_vals_free(&a->dict);
+  a->has_dict = false;
+  return LSQL_OK;
+}
+
 /* Appends rows [a, b) of the leaf's current page. */
 static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, uint64_t b, bool first, lsql_error *err) {
   uint64_t la = p->row_level ? p->row_level[a] : a, lb = p->row_level ? p->row_level[b] : b;
@@ -350,7 +399,8 @@ static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, ui
   }
   acc->n_levels += n;
   acc->n_rows += b - a;
-  if (p->has_dict) {
+  if (acc->dict_batch == 1 && !p->gather_dict) LSQL_TRY(acc_dict_to_plain(acc, err));
+  if (p->has_dict || (p->gather_dict && acc->dict_batch == 1)) {
     /* Offset this page's indices past the dictionaries already gathered. */
     uint64_t base = acc->dict.n;
     if (acc->dict.n == 0 && acc->dict.data.len == 0) {
@@ -494,6 +544,7 @@ int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel, 
     }
     rc = acc_start(&r->leaves[l], &accs[l], err);
     if (rc != LSQL_OK) break;
+    accs[l].dict_batch = r->dict_batches ? 1 : 0;
     if (!sel->rows) rc = leaf_read(r, &r->leaves[l], &accs[l], sel->start, sel->start + sel->count, &first, err);
     else
       for (uint64_t i = 0; i < sel->count && rc == LSQL_OK;) {
@@ -506,6 +557,12 @@ int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel, 
       /* zero rows selected: shape from the column's first page layers is irrelevant */
       accs[l].n_layers = 0;
     }
+    /* A dictionary batch stays one when the dictionary is small next to it (a DuckDB dictionary
+     * vector then saves a copy per row); else it is gathered as usual. */
+    lsql_leaf_acc *a = &accs[l];
+    if (rc == LSQL_OK && a->dict_batch == 1 && a->has_dict &&
+        (a->dict.n > n_rows / 2 || a->has_rep || a->n_layers > 1 || a->vals.ivalid.len))
+      rc = acc_dict_to_plain(a, err);
     if (rc == LSQL_OK && sel->count) acc_remember(&r->leaves[l], &accs[l]);
   }
   if (rc == LSQL_OK) {

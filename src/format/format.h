@@ -159,6 +159,15 @@ void lsql_field_reader_free_keep(lsql_field_reader *r, lsql_reader_spares **spar
 /* Hands the buffers of *spares to r (a new reader of the same field); *spares becomes NULL. */
 void lsql_field_reader_adopt(lsql_field_reader *r, lsql_reader_spares **spares);
 void lsql_reader_spares_free(lsql_reader_spares *sp);
+/* Bytes of heap buffers sp holds now (NULL => 0); its output pools may grow later, when batches
+ * still alive give their buffers back. */
+size_t lsql_reader_spares_bytes(const lsql_reader_spares *sp);
+/* Internal to the SQL bridge: when `on`, batches of a top-level utf8/binary field whose pages are
+ * all dictionary-encoded come out as Arrow dictionary arrays (int32 indices, the field's type as
+ * the dictionary's) instead of gathered values, unless the dictionary is large for the batch. That
+ * breaks the declared (plain) schema, so only consumers that expect it turn it on. No effect on
+ * other fields or on 2.0 files. */
+void lsql_field_reader_set_dict_batches(lsql_field_reader *r, bool on);
 /* Decodes the selected rows into *out (caller releases). Errors carry the file path, the column
  * index and the page number. */
 int lsql_field_reader_read(lsql_field_reader *r, const lsql_row_selection *sel,

@@ -171,8 +171,11 @@ typedef struct lsql_leaf_acc {
   uint64_t n_levels;
   bool has_rep, has_def;
   lsql_vals vals;
-  lsql_vals dict;           /* keep_dict only: concatenated dictionaries */
-  bool has_dict;
+  lsql_vals dict;           /* keep_dict or dictionary batches: concatenated dictionaries */
+  bool has_dict;            /* vals are u32 indices into dict */
+  /* Dictionary batches (lsql_field_reader_set_dict_batches): 1 while every page so far kept its
+   * dictionary (has_dict holds once one did), 2 once the batch went plain; 0 when not asked. */
+  int dict_batch;
   int n_layers;
   int layers[16];
   uint64_t n_rows;
@@ -204,6 +207,8 @@ typedef struct lsql_reader20_spares lsql_reader20_spares;
 lsql_reader20_spares *lsql_reader20_keep(lsql_reader20 *r);
 void lsql_reader20_adopt(lsql_reader20 *r, lsql_reader20_spares *sp);
 void lsql_reader20_spares_free(lsql_reader20_spares *sp);
+/* Bytes of heap buffers sp holds now (NULL => 0). */
+size_t lsql_reader20_spares_bytes(const lsql_reader20_spares *sp);
 
 /* Gathers rows idx[0..n) of an array this layer built (used for row lists on 2.0 files). */
 int lsql_arrow_take(const lsql_field *f, const struct ArrowArray *a, const uint64_t *idx, uint64_t n,

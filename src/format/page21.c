@@ -81,29 +81,47 @@ static int index_rows(lsql_dpage *p, uint64_t page_rows, lsql_error *err) {
   for (int i = 0; i < p->n_layers && !lsql_layer_is_list(p->layers[i]); i++) max_vis += lsql_layer_ndef(p->layers[i]);
   int max_def = 0;
   for (int i = 0; i < p->n_layers; i++) max_def += lsql_layer_ndef(p->layers[i]);
-  if (p->def)
-    for (uint64_t i = 0; i < p->n_levels; i++)
-      if (p->def[i] > max_def) return lsql_err_corrupt(err, "definition level %u > max %d", p->def[i], max_def);
+  /* Validation and the row index are branch-free passes: list pages have a level per item and
+   * row starts are unpredictable. */
+  if (p->def) {
+    unsigned mx = 0;
+    for (uint64_t i = 0; i < p->n_levels; i++) mx = p->def[i] > mx ? p->def[i] : mx;
+    if ((int)mx > max_def) return lsql_err_corrupt(err, "definition level %u > max %d", mx, max_def);
+  }
   if (p->rep) {
     if (!max_rep) return lsql_err_corrupt(err, "repetition levels without list layers");
     uint64_t rows = 0;
+    unsigned mx = 0;
     for (uint64_t i = 0; i < p->n_levels; i++) {
-      if (p->rep[i] > max_rep) return lsql_err_corrupt(err, "repetition level %u > max %d", p->rep[i], max_rep);
-      rows += p->rep[i] == max_rep;
+      unsigned v = p->rep[i];
+      mx = v > mx ? v : mx;
+      rows += v == (unsigned)max_rep;
     }
+    if ((int)mx > max_rep) return lsql_err_corrupt(err, "repetition level %u > max %d", mx, max_rep);
     if (p->n_levels && p->rep[0] != max_rep) return lsql_err_corrupt(err, "page does not start a row");
     if (rows != page_rows) return lsql_err_corrupt(err, "levels hold %llu rows, page says %llu", (unsigned long long)rows, (unsigned long long)page_rows);
     p->row_level = lsql_malloc((size_t)(rows + 1) * 8);
     p->row_vis = lsql_malloc((size_t)(rows + 1) * 8);
     if (!p->row_level || !p->row_vis) return lsql_err_oom(err);
+    /* r <= rows throughout (rows counted above), so the unconditional stores stay in bounds; a
+     * slot written for a non-start level is overwritten by the next row start (or below). */
     uint64_t r = 0, vis = 0;
-    for (uint64_t i = 0; i < p->n_levels; i++) {
-      if (p->rep[i] == max_rep) {
-        p->row_level[r] = i;
-        p->row_vis[r] = vis;
-        r++;
+    const uint16_t *rep = p->rep, *def = p->def;
+    uint64_t *rl = p->row_level, *rv = p->row_vis;
+    if (def) {
+      for (uint64_t i = 0; i < p->n_levels; i++) {
+        rl[r] = i;
+        rv[r] = vis;
+        r += rep[i] == max_rep;
+        vis += def[i] <= max_vis;
       }
-      vis += !p->def || p->def[i] <= max_vis;
+    } else {
+      for (uint64_t i = 0; i < p->n_levels; i++) {
+        rl[r] = i;
+        rv[r] = i;
+        r += rep[i] == max_rep;
+      }
+      vis = p->n_levels;
     }
     p->row_level[rows] = p->n_levels;
     p->row_vis[rows] = vis;

@@ -513,37 +513,39 @@ static bool is_leafish(const lsql_field *f) {
          (f->type == LSQL_TYPE_FIXED_SIZE_LIST && f->children[0].id < 0);
 }
 
-static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t *validity, int64_t nulls,
-                     struct ArrowArray *out, lsql_error *err) {
-  int ib;
-  switch (f->dict_index) {
-    case LSQL_TYPE_INT8: case LSQL_TYPE_UINT8: ib = 1; break;
-    case LSQL_TYPE_INT16: case LSQL_TYPE_UINT16: ib = 2; break;
-    case LSQL_TYPE_INT32: case LSQL_TYPE_UINT32: ib = 4; break;
-    default: ib = 8;
-  }
+/* A dictionary array of ib-byte indices over values of field vf from the leaf's indices and
+ * dictionary. `checked`: the indices are u32, each < a->dict.n (dictionary batches of plain
+ * fields), so their buffer becomes the int32 indices as is. */
+static int dict_array(const lsql_field *vf, int ib, bool checked, lsql_leaf_acc *a, uint64_t n, uint8_t *validity,
+                      int64_t nulls, struct ArrowArray *out, lsql_error *err) {
   if (lsql_arrow_array_init(out, 2, 0) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
   out->length = (int64_t)n;
   set_validity(out, validity, nulls, n, a->vals.pool);
+  if (a->vals.n != n) return lsql_err_corrupt(err, "%llu dictionary indices for %llu slots", (unsigned long long)a->vals.n, (unsigned long long)n);
   size_t ixcap;
-  uint8_t *ix = lsql_bufpool_get(a->vals.pool, (size_t)n * ib + 1, &ixcap);
-  if (!ix) return lsql_err_oom(err);
-  if (a->vals.n != n) { lsql_free(ix); return lsql_err_corrupt(err, "%llu dictionary indices for %llu slots", (unsigned long long)a->vals.n, (unsigned long long)n); }
-  /* Indices are u32 from the 2.1 decoder but keep the page's width from the 2.0 one: read by
-   * width, after checking the bytes are there (a corrupt 2.0 page overflowed here, found by
-   * fuzz_file_reader: crash-3d24864...). */
-  const unsigned sw = a->vals.bits / 8;
-  if (a->vals.var || (sw != 1 && sw != 2 && sw != 4 && sw != 8) || a->vals.data.len / sw < n) {
-    lsql_free(ix);
-    return lsql_err_corrupt(err, "dictionary indices of %u bits, %zu bytes for %llu slots", a->vals.bits,
-                            a->vals.data.len, (unsigned long long)n);
-  }
-  const uint8_t *src = a->vals.data.data;
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t v = sw == 1 ? src[i] : sw == 2 ? lsql_load_le16(src + 2 * i)
-               : sw == 4 ? lsql_load_le32(src + 4 * i) : lsql_load_le64(src + 8 * i);
-    if (a->has_dict && v >= a->dict.n) v = 0;
-    memcpy(ix + i * ib, &v, (size_t)ib);
+  uint8_t *ix;
+  if (checked && ib == 4 && a->vals.bits == 32 && !a->vals.var && a->dict.n <= INT32_MAX) {
+    ix = take_bytes(a->vals.pool, &a->vals.data, (size_t)n * 4, &ixcap);
+    if (!ix) return lsql_err_oom(err);
+  } else {
+    ix = lsql_bufpool_get(a->vals.pool, (size_t)n * ib + 1, &ixcap);
+    if (!ix) return lsql_err_oom(err);
+    /* Indices are u32 from the 2.1 decoder but keep the page's width from the 2.0 one: read by
+     * width, after checking the bytes are there (a corrupt 2.0 page overflowed here, found by
+     * fuzz_file_reader: crash-3d24864...). */
+    const unsigned sw = a->vals.bits / 8;
+    if (a->vals.var || (sw != 1 && sw != 2 && sw != 4 && sw != 8) || a->vals.data.len / sw < n) {
+      lsql_free(ix);
+      return lsql_err_corrupt(err, "dictionary indices of %u bits, %zu bytes for %llu slots", a->vals.bits,
+                              a->vals.data.len, (unsigned long long)n);
+    }
+    const uint8_t *src = a->vals.data.data;
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t v = sw == 1 ? src[i] : sw == 2 ? lsql_load_le16(src + 2 * i)
+                 : sw == 4 ? lsql_load_le32(src + 4 * i) : lsql_load_le64(src + 8 * i);
+      if (a->has_dict && v >= a->dict.n) v = 0;
+      memcpy(ix + i * ib, &v, (size_t)ib);
+    }
   }
   lsql_arrow_array_set_pooled_buffer(out, 1, ix, ixcap, a->vals.pool);
   struct ArrowArray *d = lsql_arrow_array_alloc_dictionary(out);
@@ -558,7 +560,20 @@ static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t 
       memcpy(dv, a->dict.valid.data, a->dict.valid.len);
     }
   }
-  return lsql_arrow_from_vals(&f->children[0], &a->dict, a->dict.n, dv, dn, d, err);
+  return lsql_arrow_from_vals(vf, &a->dict, a->dict.n, dv, dn, d, err);
+}
+
+static int dict_leaf(const lsql_field *f, lsql_leaf_acc *a, uint64_t n, uint8_t *validity, int64_t nulls,
+                     struct ArrowArray *out, lsql_error *err) {
+  if (f->type != LSQL_TYPE_DICTIONARY) return dict_array(f, 4, true, a, n, validity, nulls, out, err);
+  int ib;
+  switch (f->dict_index) {
+    case LSQL_TYPE_INT8: case LSQL_TYPE_UINT8: ib = 1; break;
+    case LSQL_TYPE_INT16: case LSQL_TYPE_UINT16: ib = 2; break;
+    case LSQL_TYPE_INT32: case LSQL_TYPE_UINT32: ib = 4; break;
+    default: ib = 8;
+  }
+  return dict_array(&f->children[0], ib, false, a, n, validity, nulls, out, err);
 }
 
 static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expect, struct ArrowArray *out,
@@ -649,7 +664,7 @@ int lsql_repdef_build(const lsql_field *field, lsql_leaf_acc *leaves, size_t n_l
       }
     }
     int rc;
-    if (field->type == LSQL_TYPE_DICTIONARY) {
+    if (field->type == LSQL_TYPE_DICTIONARY || a->has_dict) { /* Lance dictionary, or dictionary batch */
       memset(out, 0, sizeof *out);
       rc = dict_leaf(field, a, n_rows, validity, nulls, out, err);
       if (rc != LSQL_OK) lsql_arrow_array_reset(out);

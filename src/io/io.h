@@ -18,6 +18,9 @@ lsql_store *lsql_store_ref(lsql_store *st);
 void lsql_store_unref(lsql_store *st);
 /* "file" or "s3". */
 const char *lsql_store_scheme(const lsql_store *st);
+/* True when small reads of f are cheap (a local file), so a reader may read per batch instead of
+ * per page; false for object stores, where every read is a request. */
+bool lsql_rfile_cheap_reads(const lsql_rfile *f);
 
 /* Joins a base location and a relative path with exactly one '/'. Caller frees. */
 char *lsql_path_join(const char *base, const char *rel);

@@ -98,6 +98,8 @@ const char *lsql_store_scheme(const lsql_store *st) {
   return st->kind == LSQL_STORE_S3 ? "s3" : "file";
 }
 
+bool lsql_rfile_cheap_reads(const lsql_rfile *f) { return f && f->store->kind != LSQL_STORE_S3; }
+
 /* ---- local files -------------------------------------------------------------------------- */
 
 static const char *local_path(const char *p) { return strncmp(p, "file://", 7) == 0 ? p + 7 : p; }

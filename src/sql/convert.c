@@ -205,19 +205,20 @@ static inline void put_string_12(duckdb_vector v, duckdb_string_t *slot, idx_t r
 /* Multiplier that turns a value of the given unit letter into microseconds (or divisor for ns). */
 static int64_t unit_to_us_mul(char u) { return u == 's' ? 1000000 : u == 'm' ? 1000 : 1; }
 
-/* Copies one dictionary-encoded column by looking up each index (strings fast path). */
-static int convert_dictionary(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t start,
+/* Copies one dictionary-encoded column by looking up each index (strings fast path): indices of
+ * format `ixfmt`, values of schema `ds`. */
+static int convert_dictionary(const char *ixfmt, const struct ArrowSchema *ds, const struct ArrowArray *a, int64_t start,
                               int64_t count, duckdb_vector v, idx_t out_row, lsql_error *err) {
-  const struct ArrowSchema *ds = s->dictionary;
   const struct ArrowArray *da = a->dictionary;
   if (!da) return lsql_err(err, LSQL_ECORRUPT, "dictionary array without dictionary");
+  if (a->n_buffers < 2 || !a->buffers[1]) return lsql_err(err, LSQL_ECORRUPT, "dictionary array without indices");
   int w;
-  switch (s->format[0]) {
+  switch (ixfmt[0]) {
     case 'c': case 'C': w = 1; break;
     case 's': case 'S': w = 2; break;
     case 'i': case 'I': w = 4; break;
     case 'l': case 'L': w = 8; break;
-    default: return lsql_err(err, LSQL_ECORRUPT, "bad dictionary index type '%s'", s->format);
+    default: return lsql_err(err, LSQL_ECORRUPT, "bad dictionary index type '%s'", ixfmt);
   }
   const uint8_t *ix = a->buffers[1];
   bool str = !strcmp(ds->format, "u") || !strcmp(ds->format, "z");
@@ -231,7 +232,7 @@ static int convert_dictionary(const struct ArrowSchema *s, const struct ArrowArr
     int64_t k;
     const uint8_t *p = ix + (size_t)(start + i) * (size_t)w;
     switch (w) {
-      case 1: k = s->format[0] == 'c' ? (int8_t)*p : *p; break;
+      case 1: k = ixfmt[0] == 'c' ? (int8_t)*p : *p; break;
       case 2: k = (int16_t)lsql_load_le16(p); break;
       case 4: k = (int32_t)lsql_load_le32(p); break;
       default: k = (int64_t)lsql_load_le64(p); break;
@@ -263,7 +264,10 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
     return lsql_err(err, LSQL_ECORRUPT, "array slice [%lld, +%lld) outside length %lld",
                     (long long)row, (long long)count, (long long)a->length);
   int64_t start = a->offset + row;
-  if (s->dictionary) return convert_dictionary(s, a, start, count, v, out_row, err);
+  if (s->dictionary) return convert_dictionary(s->format, s->dictionary, a, start, count, v, out_row, err);
+  /* a dictionary batch of a plain column (LSQL_TABLE_SCAN_DICT_BATCHES): int32 indices into
+   * values of the column's own type */
+  if (a->dictionary) return convert_dictionary("i", s, a, start, count, v, out_row, err);
   const char *f = s->format;
   if (f[0] == 'n' && f[1] == '\0') {
     duckdb_vector_ensure_validity_writable(v);

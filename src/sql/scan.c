@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sql/sql.h"
+#include "table/table.h"
 #include "util/arrow.h"
 
 /* Errors raised inside DuckDB callbacks carry our status code as "lance[N]: message", which
@@ -220,7 +221,8 @@ static void scan_init_fn(duckdb_init_info info) {
     so.n_threads = 1; /* no scan workers: DuckDB's threads decode inside get_next */
     so.batch_size = s->batch_size;
     atomic_fetch_add(&s->n_dataset_scans, 1);
-    rc = lsql_dataset_scan(b->t->ds, &so, &g->stream, &e);
+    /* string columns of dictionary-encoded pages may come as dictionary arrays (see dict_of) */
+    rc = lsql_table_scan(b->t->ds, &so, LSQL_TABLE_SCAN_DICT_BATCHES, &g->stream, &e);
   }
   if (rc == LSQL_OK && !g->count_only && g->stream.get_schema(&g->stream, &g->schema) != 0)
     rc = lsql_err(&e, LSQL_EIO, "scan schema: %s",
@@ -264,33 +266,66 @@ static void scan_local_init_fn(duckdb_init_info info) {
   duckdb_init_set_init_data(info, l, scan_local_free);
 }
 
-/* A dictionary-encoded column whose indices and (flat) values have no NULLs is emitted as a
+/* The dictionary's schema and the index format of a dictionary-encoded batch column, or NULL
+ * when it is plain. A column declared dictionary in the schema has both there; a plain utf8/binary
+ * column may still come as a dictionary batch (LSQL_TABLE_SCAN_DICT_BATCHES: int32 indices into
+ * values of the column's own type). */
+static const struct ArrowSchema *dict_of(const struct ArrowSchema *cs, const struct ArrowArray *ca, const char **ixfmt) {
+  if (cs->dictionary) {
+    *ixfmt = cs->format;
+    return cs->dictionary;
+  }
+  if (!ca->dictionary) return NULL;
+  *ixfmt = "i";
+  return cs;
+}
+
+/* A dictionary-encoded column whose (flat) dictionary values have no NULLs is emitted as a
  * DuckDB dictionary vector: the batch's dictionary is converted once, each chunk only writes
- * the selection (about 1 ns per row instead of a copy per value). */
+ * the selection (about 1 ns per row instead of a copy per value). NULL rows select an extra
+ * NULL entry after the dictionary's values. */
 static bool dict_usable(const struct ArrowSchema *cs, const struct ArrowArray *ca) {
-  const struct ArrowSchema *ds = cs->dictionary;
+  const char *f = "i";
+  const struct ArrowSchema *ds = dict_of(cs, ca, &f);
   const struct ArrowArray *da = ca->dictionary;
-  if (!ds || !da || ds->format[0] == '+' || da->length <= 0 || da->length > UINT32_MAX) return false;
-  if (ca->buffers[0] && ca->null_count != 0) return false;
+  if (!ds || !da || ds->format[0] == '+' || da->length <= 0 || da->length >= UINT32_MAX) return false;
   if (da->buffers[0] && da->null_count != 0) return false; /* keeps the dictionary's mask trivial */
-  const char *f = cs->format;
   return f[1] == '\0' && strchr("cCsSiIlL", f[0]) != NULL;
+}
+
+static inline uint64_t index_at(char fmt, const uint8_t *raw, int64_t j) {
+  switch (fmt) {
+    case 'c': return (uint64_t)(int64_t)((const int8_t *)raw)[j];
+    case 'C': return raw[j];
+    case 's': return (uint64_t)(int64_t)((const int16_t *)raw)[j];
+    case 'S': return ((const uint16_t *)raw)[j];
+    case 'i': return (uint64_t)(int64_t)((const int32_t *)raw)[j];
+    case 'I': return ((const uint32_t *)raw)[j];
+    case 'l': return (uint64_t)((const int64_t *)raw)[j];
+    default: return ((const uint64_t *)raw)[j];
+  }
 }
 
 static int dict_slice(duckdb_vector *dict, const struct ArrowSchema *cs, const struct ArrowArray *ca,
                       int64_t row, int64_t n, duckdb_vector v, lsql_error *err) {
+  const char *fmt = "i";
+  const struct ArrowSchema *ds = dict_of(cs, ca, &fmt);
+  if (!ds) return lsql_err(err, LSQL_ECORRUPT, "not a dictionary column");
   const struct ArrowArray *da = ca->dictionary;
   if (row < 0 || row + n > ca->length) return lsql_err(err, LSQL_ECORRUPT, "dictionary slice out of range");
   if (!*dict) {
+    /* the values, then one NULL entry (index da->length) for NULL rows */
     duckdb_logical_type lt = duckdb_vector_get_column_type(v);
-    *dict = duckdb_create_vector(lt, (idx_t)da->length);
+    *dict = duckdb_create_vector(lt, (idx_t)da->length + 1);
     duckdb_destroy_logical_type(&lt);
     if (!*dict) return lsql_err_oom(err);
-    int rc = lsql_sql_arrow_to_vector(cs->dictionary, da, 0, da->length, *dict, 0, err);
+    int rc = lsql_sql_arrow_to_vector(ds, da, 0, da->length, *dict, 0, err);
     if (rc != LSQL_OK) {
       duckdb_destroy_vector(dict);
       return rc;
     }
+    duckdb_vector_ensure_validity_writable(*dict);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(*dict), (idx_t)da->length);
   }
   duckdb_selection_vector sel = duckdb_create_selection_vector((idx_t)n);
   if (!sel) return lsql_err_oom(err);
@@ -298,16 +333,27 @@ static int dict_slice(duckdb_vector *dict, const struct ArrowSchema *cs, const s
   const uint8_t *raw = ca->buffers[1];
   int64_t start = ca->offset + row;
   uint64_t lim = (uint64_t)da->length, bad = 0;
-  /* Indices are validated in the same tight loop (a negative index wraps to a huge value). */
-  switch (cs->format[0]) {
-    case 'c': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int8_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 'C': for (int64_t i = 0; i < n; i++) { uint64_t k = raw[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 's': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 'S': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 'i': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 'I': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    case 'l': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)((const int64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
-    default: for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+  const uint8_t *valid = ca->buffers[0] && ca->null_count != 0 ? ca->buffers[0] : NULL;
+  if (valid) {
+    /* NULL rows may hold any index: they select the NULL entry */
+    for (int64_t i = 0; i < n; i++) {
+      bool ok = lsql_bit_get(valid, (uint64_t)(start + i));
+      uint64_t k = ok ? index_at(fmt[0], raw, start + i) : lim;
+      bad |= ok & (k >= lim);
+      ix[i] = (sel_t)k;
+    }
+  } else {
+    /* Indices are validated in the same tight loop (a negative index wraps to a huge value). */
+    switch (fmt[0]) {
+      case 'c': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int8_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 'C': for (int64_t i = 0; i < n; i++) { uint64_t k = raw[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 's': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 'S': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint16_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 'i': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)(int64_t)((const int32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 'I': for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint32_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      case 'l': for (int64_t i = 0; i < n; i++) { uint64_t k = (uint64_t)((const int64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+      default: for (int64_t i = 0; i < n; i++) { uint64_t k = ((const uint64_t *)raw)[start + i]; bad |= k >= lim; ix[i] = (sel_t)k; } break;
+    }
   }
   if (bad) {
     duckdb_destroy_selection_vector(sel);

@@ -203,6 +203,9 @@ done:
 }
 
 static void dataset_destroy(lsql_dataset *ds) {
+  for (size_t i = 0; i < ds->n_spares; i++) lsql_reader_spares_free(ds->spares[i].sp);
+  lsql_free(ds->spares);
+  if (ds->spares_init) pthread_mutex_destroy(&ds->spares_mu);
   lsql_table_manifest_free(ds->manifest);
   if (ds->has_schema) lsql_schema_free(&ds->schema);
   lsql_store_unref(ds->store);
@@ -300,7 +303,10 @@ int lsql_table_open(lsql_store *st, const char *uri, const lsql_open_options *op
   ds->refcount = 1;
   ds->uri = lsql_strdup(uri);
   ds->root = lsql_path_normalize(uri);
-  if (!ds->uri || !ds->root) {
+  ds->spares_max_bytes = LSQL_DATASET_SPARES_MAX_BYTES;
+  ds->spares = lsql_calloc(LSQL_DATASET_SPARES_MAX_ENTRIES, sizeof *ds->spares);
+  ds->spares_init = ds->spares && pthread_mutex_init(&ds->spares_mu, NULL) == 0;
+  if (!ds->uri || !ds->root || !ds->spares_init) {
     dataset_destroy(ds);
     return lsql_err_oom(err);
   }
@@ -328,6 +334,55 @@ int lsql_dataset_open(const char *uri, const lsql_open_options *opts, lsql_datas
 }
 
 void lsql_dataset_free(lsql_dataset *ds) { lsql_table_unref(ds); }
+
+/* ---- reader buffers kept between scans ----------------------------------------------------- */
+
+lsql_reader_spares *lsql_table_spares_take(lsql_dataset *ds, int32_t field_id) {
+  if (!ds) return NULL;
+  lsql_reader_spares *sp = NULL;
+  pthread_mutex_lock(&ds->spares_mu);
+  for (size_t i = ds->n_spares; i-- > 0;) { /* newest first: the warmest buffers */
+    if (ds->spares[i].field_id != field_id) continue;
+    sp = ds->spares[i].sp;
+    ds->spares_bytes -= ds->spares[i].bytes;
+    memmove(&ds->spares[i], &ds->spares[i + 1], (ds->n_spares - i - 1) * sizeof *ds->spares);
+    ds->n_spares--;
+    break;
+  }
+  pthread_mutex_unlock(&ds->spares_mu);
+  return sp;
+}
+
+void lsql_table_spares_give(lsql_dataset *ds, int32_t field_id, lsql_reader_spares *sp) {
+  if (!sp) return;
+  size_t bytes = lsql_reader_spares_bytes(sp);
+  if (!ds || bytes > ds->spares_max_bytes) {
+    lsql_reader_spares_free(sp);
+    return;
+  }
+  /* Evicted entries are freed after unlocking: munmap of big blocks is slow. */
+  lsql_reader_spares *drop[LSQL_DATASET_SPARES_MAX_ENTRIES];
+  size_t n_drop = 0;
+  pthread_mutex_lock(&ds->spares_mu);
+  while (ds->n_spares > 0 && (ds->n_spares >= LSQL_DATASET_SPARES_MAX_ENTRIES ||
+                              ds->spares_bytes + bytes > ds->spares_max_bytes)) {
+    drop[n_drop++] = ds->spares[0].sp;
+    ds->spares_bytes -= ds->spares[0].bytes;
+    memmove(&ds->spares[0], &ds->spares[1], (ds->n_spares - 1) * sizeof *ds->spares);
+    ds->n_spares--;
+  }
+  ds->spares[ds->n_spares++] = (lsql_spares_entry){field_id, bytes, sp};
+  ds->spares_bytes += bytes;
+  pthread_mutex_unlock(&ds->spares_mu);
+  for (size_t i = 0; i < n_drop; i++) lsql_reader_spares_free(drop[i]);
+}
+
+void lsql_table_spares_stats(lsql_dataset *ds, size_t *n_entries, size_t *bytes) {
+  pthread_mutex_lock(&ds->spares_mu);
+  if (n_entries) *n_entries = ds->n_spares;
+  if (bytes) *bytes = ds->spares_bytes;
+  pthread_mutex_unlock(&ds->spares_mu);
+}
 uint64_t lsql_dataset_version(const lsql_dataset *ds) { return ds ? ds->version : 0; }
 const char *lsql_dataset_uri(const lsql_dataset *ds) { return ds ? ds->uri : NULL; }
 

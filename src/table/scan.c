@@ -74,6 +74,7 @@ typedef struct scan {
   size_t n_cursors, first_live_cursor;
   uint64_t total_batches, batch_size;
   bool ordered, want_rowids;
+  bool dict_batches;       /* LSQL_TABLE_SCAN_DICT_BATCHES */
   int64_t readahead;
   /* guarded by mu */
   pthread_mutex_t mu;
@@ -202,6 +203,13 @@ static int prep_fragment(scan *s, frag_state *f, lsql_error *err) {
 
 /* ---- one chunk of one column ---------------------------------------------------------------- */
 
+/* Key of data column col's buffers in the dataset's spares cache: its field id. */
+static int32_t data_field_id(const scan *s, size_t col) {
+  for (size_t i = 0; i < s->n_cols; i++)
+    if (s->cols[i].data_idx == (int)col) return s->cols[i].field->id;
+  return -1;
+}
+
 static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows, lsql_reader_spares **sp,
                       lsql_error *err) {
   frag_state *f = &s->frags[c->frag];
@@ -218,6 +226,7 @@ static int run_cursor(scan *s, cursor *c, struct ArrowArray *out, uint64_t *rows
   if (!c->reader) {
     lsql_column_map map = {f->maps[fi], (size_t)s->ds->max_field_id + 1};
     LSQL_TRY(lsql_field_reader_new(f->files[fi], field, &map, &c->reader, err));
+    lsql_field_reader_set_dict_batches(c->reader, s->dict_batches);
     lsql_field_reader_adopt(c->reader, sp); /* buffers of this column's previous fragment */
   }
   lsql_row_selection sel = {start, n, is_range ? NULL : rows};
@@ -382,6 +391,9 @@ static void run_unit(scan *s, unit u, uint64_t *rows, bool consumer) {
     s->spares[pick->col] = NULL;
   }
   pthread_mutex_unlock(&s->mu);
+  int32_t fid = data_field_id(s, pick->col);
+  /* no buffers from this column's previous fragment: those of an earlier scan of the dataset */
+  if (!pick->reader && !sp) sp = lsql_table_spares_take(s->ds, fid);
   struct ArrowArray arr = {0};
   lsql_error e = {0};
   int rc = run_cursor(s, pick, &arr, rows, &sp, &e);
@@ -391,12 +403,16 @@ static void run_unit(scan *s, unit u, uint64_t *rows, bool consumer) {
     lsql_field_reader_free_keep(pick->reader, &sp);
     pick->reader = NULL;
   }
+  if (last && pick->frag == s->cursors[s->n_cursors - 1].frag) {
+    lsql_table_spares_give(s->ds, fid, sp); /* the column is done: the next scan may take them */
+    sp = NULL;
+  }
   pthread_mutex_lock(&s->mu);
   if (sp && s->spares && !s->spares[pick->col]) {
     s->spares[pick->col] = sp;
     sp = NULL;
   }
-  lsql_reader_spares_free(sp);
+  lsql_table_spares_give(s->ds, fid, sp);
   if (rc) {
     char ctx[64];
     snprintf(ctx, sizeof ctx, "fragment %" PRIu64 ": ", f->pb->id);
@@ -630,8 +646,14 @@ static void scan_free(scan *s) {
     for (size_t j = 0; j < s->n_data; j++) lsql_arrow_array_reset(&s->ring[i].cols[j]);
     lsql_free(s->ring[i].cols);
   }
-  for (size_t i = 0; i < s->n_cursors; i++) lsql_field_reader_free(s->cursors[i].reader);
-  for (size_t i = 0; s->spares && i < s->n_data; i++) lsql_reader_spares_free(s->spares[i]);
+  /* Buffers of readers still open (the consumer stopped early) and of finished ones go to the
+   * dataset's cache for its next scan. */
+  for (size_t i = 0; i < s->n_cursors; i++) {
+    cursor *c = &s->cursors[i];
+    if (c->reader && s->spares && !s->spares[c->col]) lsql_field_reader_free_keep(c->reader, &s->spares[c->col]);
+    else lsql_field_reader_free(c->reader);
+  }
+  for (size_t i = 0; s->spares && i < s->n_data; i++) lsql_table_spares_give(s->ds, data_field_id(s, i), s->spares[i]);
   lsql_free(s->spares);
   for (size_t i = 0; i < s->n_frags; i++) frag_release(s, &s->frags[i]);
   if (s->sync_init) {
@@ -736,11 +758,17 @@ static int plan(scan *s, const lsql_scan_options *opts, lsql_error *err) {
 
 int lsql_dataset_scan(lsql_dataset *ds, const lsql_scan_options *opts, struct ArrowArrayStream *out,
                       lsql_error *err) {
+  return lsql_table_scan(ds, opts, 0, out, err);
+}
+
+int lsql_table_scan(lsql_dataset *ds, const lsql_scan_options *opts, unsigned flags, struct ArrowArrayStream *out,
+                    lsql_error *err) {
   if (!ds || !out) return lsql_err(err, LSQL_EINVAL, "NULL argument");
   memset(out, 0, sizeof *out);
   scan *s = lsql_calloc(1, sizeof *s);
   if (!s) return lsql_err_oom(err);
   s->ds = lsql_table_ref(ds);
+  s->dict_batches = (flags & LSQL_TABLE_SCAN_DICT_BATCHES) != 0;
   s->batch_size = opts && opts->batch_size > 0 ? (uint64_t)opts->batch_size : 8192;
   if (s->batch_size > ((uint64_t)1 << 30)) s->batch_size = (uint64_t)1 << 30;
   s->ordered = opts ? opts->ordered != 0 : true;

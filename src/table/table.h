@@ -4,6 +4,8 @@
 #ifndef LSQL_TABLE_H
 #define LSQL_TABLE_H
 
+#include <pthread.h>
+
 #include "format/format.h"
 #include "io/io.h"
 #include "table.pb-c.h"
@@ -55,6 +57,22 @@ int lsql_table_rowids_decode(const uint8_t *data, size_t len, uint64_t n_rows, u
 
 /* ---- datasets ----------------------------------------------------------------------------- */
 
+/* Reader buffers kept between scans of one dataset handle (see lsql_table_spares_take). */
+#define LSQL_DATASET_SPARES_MAX_BYTES ((size_t)256 << 20)
+#define LSQL_DATASET_SPARES_MAX_ENTRIES 64
+
+typedef struct lsql_spares_entry {
+  int32_t field_id;
+  size_t bytes;                 /* lsql_reader_spares_bytes when cached */
+  lsql_reader_spares *sp;
+} lsql_spares_entry;
+
+/* An open dataset version. Besides the manifest and schema it caches the reusable buffers of
+ * finished scans' column readers (decoded-page spares, read-buffer pools, output buffer pools),
+ * so the next scan of the same handle (every SQL query, every repetition) reuses warm memory
+ * instead of faulting in fresh pages. The trade-off: an idle handle keeps up to spares_max_bytes
+ * (256 MiB by default) of heap alive until lsql_dataset_free; output pools may grow past their
+ * counted size when batches that outlived their scan are released. */
 struct lsql_dataset {
   int refcount;                 /* atomic */
   char *uri;                    /* as given */
@@ -67,7 +85,30 @@ struct lsql_dataset {
   lsql_schema schema;
   bool has_schema;
   int32_t max_field_id;
+  /* spares cache, guarded by spares_mu; oldest first, taking removes the entry */
+  pthread_mutex_t spares_mu;
+  bool spares_init;
+  lsql_spares_entry *spares;    /* LSQL_DATASET_SPARES_MAX_ENTRIES slots */
+  size_t n_spares, spares_bytes, spares_max_bytes;
 };
+
+/* Takes (removes) cached reader buffers of field `field_id` for a new reader; NULL when none.
+ * Thread-safe: concurrent scans never get the same buffers. */
+lsql_reader_spares *lsql_table_spares_take(lsql_dataset *ds, int32_t field_id);
+/* Gives sp (NULL-safe, consumed) back to ds's cache, evicting the oldest entries to stay within
+ * spares_max_bytes; freed when it does not fit. Thread-safe. */
+void lsql_table_spares_give(lsql_dataset *ds, int32_t field_id, lsql_reader_spares *sp);
+/* Entries and counted bytes of the cache (tests). */
+void lsql_table_spares_stats(lsql_dataset *ds, size_t *n_entries, size_t *bytes);
+
+/* lsql_dataset_scan with internal flags (lsql_dataset_scan passes 0).
+ * LSQL_TABLE_SCAN_DICT_BATCHES: a utf8/binary column's batch whose pages are all dictionary-encoded
+ * may come as an Arrow dictionary array (int32 indices, the column's type as the dictionary's)
+ * although the stream schema declares the plain type (lsql_field_reader_set_dict_batches); only
+ * for consumers that expect that (the SQL bridge). */
+#define LSQL_TABLE_SCAN_DICT_BATCHES 1u
+int lsql_table_scan(lsql_dataset *ds, const lsql_scan_options *opts, unsigned flags,
+                    struct ArrowArrayStream *out, lsql_error *err);
 
 /* Arrow schema of a full scan's stream (what lsql_dataset_scan returns without virtual columns):
  * blob columns are their descriptions, while lsql_dataset_schema gives the declared types. */

@@ -291,6 +291,7 @@ int64_t lsql_bitmap_count_zeros(const uint8_t *bits, uint64_t offset, uint64_t n
 }
 
 void lsql_bitmap_copy(uint8_t *dst, uint64_t dst_off, const uint8_t *src, uint64_t src_off, uint64_t n) {
+  if (n == 0) return; /* buffers may be NULL then (found by fuzz_file_reader: crash-8afd614...) */
   if (((dst_off | src_off) & 7) == 0) {
     memcpy(dst + (dst_off >> 3), src + (src_off >> 3), (size_t)(n >> 3));
     for (uint64_t i = n & ~(uint64_t)7; i < n; i++)

@@ -98,6 +98,14 @@ void lsql_bufpool_put(lsql_bufpool *p, void *buf, size_t cap) {
   lsql_free(drop);
 }
 
+size_t lsql_bufpool_bytes(lsql_bufpool *p) {
+  if (!p) return 0;
+  pthread_mutex_lock(&p->mu);
+  size_t n = p->bytes;
+  pthread_mutex_unlock(&p->mu);
+  return n;
+}
+
 int lsql_buf_init_pooled(lsql_buf *b, lsql_bufpool *pool, size_t min_size) {
   size_t cap = 0;
   b->len = 0;

@@ -26,6 +26,8 @@ void *lsql_bufpool_get(lsql_bufpool *p, size_t min_size, size_t *cap);
 /* Gives buf (capacity cap, from lsql_malloc/lsql_realloc) back: cached, or freed when the pool
  * is full (a full pool swaps out its smallest buffer for a bigger one). p NULL => lsql_free. */
 void lsql_bufpool_put(lsql_bufpool *p, void *buf, size_t cap);
+/* Total capacity of the cached buffers (NULL => 0). */
+size_t lsql_bufpool_bytes(lsql_bufpool *p);
 
 /* Starts an empty lsql_buf (len 0) on a buffer from the pool with room for min_size bytes. The
  * buffer stays an ordinary lsql_malloc block: it may grow with lsql_buf_* and be freed with
