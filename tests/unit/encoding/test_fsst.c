@@ -4,6 +4,7 @@
 
 #include "../harness.h"
 #include "format/encoding/kernels.h"
+#include "../../../fuzz/fsst_ref.h"
 
 static uint64_t rnd(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -24,28 +25,6 @@ static void table_bytes(uint8_t *tab, unsigned n, bool compressed) {
   }
 }
 
-/* Reference: one string at a time, one code at a time. Returns 0, or -1 on a bad code/escape. */
-static int ref_decode(const lsql_fsst_table *t, const uint64_t *offs, const uint8_t *in, size_t n,
-                      lsql_buf *out, uint64_t *oo) {
-  oo[0] = out->len;
-  for (size_t i = 0; i < n; i++) {
-    for (uint64_t p = offs[i]; p < offs[i + 1]; p++) {
-      const uint8_t c = in[p];
-      if (c == 255) {
-        if (p + 1 >= offs[i + 1]) return -1;
-        if (lsql_buf_append(out, &in[++p], 1)) return -1;
-      } else {
-        if (c >= t->n_symbols) return -1;
-        uint8_t sym[8];
-        lsql_store_le64(sym, t->symbols[c]);
-        if (lsql_buf_append(out, sym, t->lens[c])) return -1;
-      }
-    }
-    oo[i + 1] = out->len;
-  }
-  return 0;
-}
-
 /* Decodes strings [from, from + n) of offs with both decoders and compares. `expect_ok`: -1 to
  * accept either outcome as long as both agree. */
 static void compare(const lsql_fsst_table *t, const uint64_t *offs, const uint8_t *in,
@@ -60,7 +39,7 @@ static void compare(const lsql_fsst_table *t, const uint64_t *offs, const uint8_
     if (bits == 32) lsql_store_le32((uint8_t *)io + 4 * i, (uint32_t)offs[from + i]);
     else lsql_store_le64((uint8_t *)io + 8 * i, offs[from + i]);
   }
-  int rr = ref_decode(t, offs + from, in, n, &b, ob);
+  int rr = fsst_ref_decode(t, offs + from, in, in_len, n, &b, ob);
   int rc = lsql_fsst_decode(t, bits, io, in, in_len, n, &a, oa, &err);
   if (expect_ok == 1) CHECK_OK(rc, err);
   if (expect_ok == 0) CHECK(rc == LSQL_ECORRUPT);
