@@ -67,7 +67,7 @@ int lsql_vals_gather(lsql_vals *dst, const lsql_vals *dict, const uint32_t *idx,
 int lsql_vals_gather_checked(lsql_vals *dst, const lsql_vals *dict, const uint32_t *idx, uint64_t n, lsql_error *err);
 
 enum { LSQL_DPAGE_SP_DATA, LSQL_DPAGE_SP_OFFS, LSQL_DPAGE_SP_IDX, LSQL_DPAGE_SP_IX, LSQL_DPAGE_SP_REP,
-       LSQL_DPAGE_SP_DEF, LSQL_DPAGE_SPARE_N };
+       LSQL_DPAGE_SP_DEF, LSQL_DPAGE_SP_ROWL, LSQL_DPAGE_SP_ROWV, LSQL_DPAGE_SPARE_N };
 
 /* A decoded 2.1+ page: levels (one per item) and the visible values. */
 typedef struct lsql_dpage {
@@ -84,6 +84,7 @@ typedef struct lsql_dpage {
   int n_layers;
   int layers[16];           /* RepDefLayer, inner -> outer */
   size_t rep_cap, def_cap;  /* allocation sizes of rep/def when recyclable (0: not) */
+  size_t row_level_cap, row_vis_cap;  /* allocation sizes of row_level/row_vis */
   /* Empty buffers (len 0, capacity kept) from the previous page of the same column: decoding
    * the next page into them avoids faulting fresh memory for every page. */
   lsql_buf spare[LSQL_DPAGE_SPARE_N];

@@ -50,6 +50,16 @@ void lsql_dpage_recycle(lsql_dpage *p) {
     stash(p, LSQL_DPAGE_SP_DEF, &b);
     p->def = NULL;
   }
+  if (p->row_level) {
+    lsql_buf b = {(uint8_t *)p->row_level, 0, p->row_level_cap};
+    stash(p, LSQL_DPAGE_SP_ROWL, &b);
+    p->row_level = NULL;
+  }
+  if (p->row_vis) {
+    lsql_buf b = {(uint8_t *)p->row_vis, 0, p->row_vis_cap};
+    stash(p, LSQL_DPAGE_SP_ROWV, &b);
+    p->row_vis = NULL;
+  }
   lsql_buf keep[LSQL_DPAGE_SPARE_N];
   memcpy(keep, p->spare, sizeof keep);
   memset(p->spare, 0, sizeof p->spare);
@@ -100,9 +110,15 @@ static int index_rows(lsql_dpage *p, uint64_t page_rows, lsql_error *err) {
     if ((int)mx > max_rep) return lsql_err_corrupt(err, "repetition level %u > max %d", mx, max_rep);
     if (p->n_levels && p->rep[0] != max_rep) return lsql_err_corrupt(err, "page does not start a row");
     if (rows != page_rows) return lsql_err_corrupt(err, "levels hold %llu rows, page says %llu", (unsigned long long)rows, (unsigned long long)page_rows);
-    p->row_level = lsql_malloc((size_t)(rows + 1) * 8);
-    p->row_vis = lsql_malloc((size_t)(rows + 1) * 8);
-    if (!p->row_level || !p->row_vis) return lsql_err_oom(err);
+    /* The previous page's row index buffers (spares) take this page's. */
+    lsql_buf bl = take_spare(p, LSQL_DPAGE_SP_ROWL), bv = take_spare(p, LSQL_DPAGE_SP_ROWV);
+    if (lsql_buf_reserve(&bl, (size_t)(rows + 1) * 8) != LSQL_OK || lsql_buf_reserve(&bv, (size_t)(rows + 1) * 8) != LSQL_OK) {
+      lsql_buf_free(&bl);
+      lsql_buf_free(&bv);
+      return lsql_err_oom(err);
+    }
+    p->row_level = (uint64_t *)bl.data, p->row_level_cap = bl.cap;
+    p->row_vis = (uint64_t *)bv.data, p->row_vis_cap = bv.cap;
     /* r <= rows throughout (rows counted above), so the unconditional stores stay in bounds; a
      * slot written for a non-start level is overwritten by the next row start (or below). */
     uint64_t r = 0, vis = 0;

@@ -380,9 +380,10 @@ typedef struct unravel {
   int n_pos;                  /* path length */
   int space[MAX_DEPTH];       /* slot space of each path position */
   bool is_list[MAX_DEPTH];
-  lsql_buf valid[MAX_DEPTH];  /* one byte per slot: 1 valid */
+  lsql_buf valid[MAX_DEPTH];  /* validity bitmap per slot (built only where this leaf represents
+                               * the node and it has nulls) */
   int64_t nulls[MAX_DEPTH];
-  lsql_buf offs[MAX_DEPTH];   /* int64 start offsets per list slot (+ final) */
+  lsql_buf offs[MAX_DEPTH];   /* list start offsets per slot + final: int32 (int64 for large lists) */
   uint64_t n_slots[MAX_DEPTH + 1];
   lsql_bufpool *pool;         /* borrowed from the leaf's vals */
 } unravel;
@@ -396,9 +397,87 @@ static void unravel_free(unravel *u) {
 
 typedef struct path_node { const lsql_field *f; bool list; } path_node;
 
-/* Runs the levels of one leaf through its path: slot counts, validity and list offsets per
- * path position. */
-static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, unravel *u, lsql_error *err) {
+/* Per (rep, def) level pair, what it does at one path position. */
+enum { UR_HERE = 1, UR_VALID = 2, UR_CHILD = 4, UR_BAD = 8, UR_NULL = 16 };
+
+typedef struct unravel_out {
+  uint64_t slots, child;      /* slots at the position, slots of its list's child space */
+  int64_t nulls;
+  unsigned bad;               /* UR_BAD: a level pair that cannot occur; UR_CHILD: item before any list */
+} unravel_out;
+
+/* One pass over the levels for one path position: its slots (validity bits into bm, list start
+ * offsets into o32/o64) and, for a list, its child slots and the impossible level pairs.
+ * Specialised per shape by unravel_run; the body is branch-free apart from the validity flush. */
+static inline __attribute__((always_inline)) void unravel_pass(
+    const uint16_t *rep, const uint16_t *def, unsigned R, unsigned D1, const uint8_t *tab, uint64_t n,
+    bool list, uint8_t *bm, int ow, void *offs, unravel_out *res) {
+  uint64_t word = 0, k = 0, child = 0;
+  unsigned nb = 0, bad = 0;
+  size_t nw = 0;
+  uint32_t *o32 = offs;
+  uint64_t *o64 = offs;
+  for (uint64_t i = 0; i < n; i++) {
+    unsigned e = tab[(rep ? rep[i] : R) * D1 + (def ? def[i] : 0)];
+    unsigned here = e & UR_HERE;
+    if (ow == 4) o32[k] = (uint32_t)child;
+    else if (ow == 8) o64[k] = child;
+    if (bm) {
+      word |= (uint64_t)((e >> 1) & 1) << nb;
+      nb += here;
+      if (nb == 64) { memcpy(bm + 8 * nw++, &word, 8); word = 0; nb = 0; }
+    }
+    k += here;
+    if (list) {
+      unsigned ch = (e >> 2) & 1;
+      child += ch;
+      bad |= (e & UR_BAD) | ((ch & (k == 0)) << 2);
+    }
+  }
+  uint64_t valid = k;
+  if (bm) {
+    memcpy(bm + 8 * nw, &word, 8);
+    valid = 0;
+    for (size_t w = 0; w <= nw; w++) {
+      uint64_t x;
+      memcpy(&x, bm + 8 * w, 8);
+      valid += (uint64_t)__builtin_popcountll(x);
+    }
+  }
+  if (ow == 4) o32[k] = (uint32_t)child;
+  else if (ow == 8) o64[k] = child;
+  res->slots = k;
+  res->child = child;
+  res->nulls = (int64_t)(k - valid);
+  res->bad = bad;
+}
+
+static void unravel_run(const uint16_t *rep, const uint16_t *def, unsigned R, unsigned D1, const uint8_t *tab,
+                        uint64_t n, bool list, uint8_t *bm, int ow, void *offs, unravel_out *res) {
+#define UR_PASS(REP, DEF, L, BM, OW, OFFS) unravel_pass(REP, DEF, R, D1, tab, n, L, BM, OW, OFFS, res)
+#define UR_SHAPES(REP, DEF)                                                                    \
+  do {                                                                                         \
+    if (!list) {                                                                               \
+      if (bm) UR_PASS(REP, DEF, false, bm, 0, NULL);                                           \
+      else UR_PASS(REP, DEF, false, NULL, 0, NULL);                                            \
+    } else if (ow == 4) {                                                                      \
+      if (bm) UR_PASS(REP, DEF, true, bm, 4, offs);                                            \
+      else UR_PASS(REP, DEF, true, NULL, 4, offs);                                             \
+    } else if (ow == 8) UR_PASS(REP, DEF, true, bm, 8, offs);                                  \
+    else UR_PASS(REP, DEF, true, NULL, 0, NULL);                                               \
+  } while (0)
+  if (rep && def) UR_SHAPES(rep, def);
+  else if (rep) UR_SHAPES(rep, NULL);
+  else UR_SHAPES(NULL, def);
+#undef UR_SHAPES
+#undef UR_PASS
+}
+
+/* Runs the levels of one leaf through its path: slot counts, validity bitmaps and list offsets
+ * of the path positions in `need` (bit p: this leaf represents the node at position p). Lists
+ * are always counted (their child spaces' slot counts validate the levels). */
+static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, uint32_t need, unravel *u,
+                      lsql_error *err) {
   memset(u, 0, sizeof *u);
   u->n_pos = n_pos;
   u->pool = a->vals.pool;
@@ -436,60 +515,74 @@ static int do_unravel(const lsql_leaf_acc *a, const path_node *path, int n_pos, 
   const uint16_t *rep = a->has_rep ? (const uint16_t *)a->rep.data : NULL;
   const uint16_t *def = a->has_def ? (const uint16_t *)a->def.data : NULL;
   uint64_t n = a->n_levels;
-  for (int p = 0; p < n_pos; p++)
-    if (lsql_buf_init_pooled(&u->valid[p], u->pool, (size_t)n + 1) != LSQL_OK ||
-        (u->is_list[p] && lsql_buf_init_pooled(&u->offs[p], u->pool, (size_t)(n + 2) * 8) != LSQL_OK))
-      return lsql_err_oom(err);
-  /* first position of each space */
-  int first[MAX_DEPTH + 1], last[MAX_DEPTH + 1];
-  for (int m = 0; m <= R; m++) first[m] = -1, last[m] = -1;
+  if ((rep && a->rep.len / 2 < n) || (def && a->def.len / 2 < n))
+    return lsql_err_corrupt(err, "%llu levels, fewer stored", (unsigned long long)n);
+  if (R > 0 && !rep) return lsql_err_corrupt(err, "list layers without repetition levels");
+  /* Range checks first (vectorisable), so the passes index their tables unchecked. */
+  unsigned mr = 0, md = 0;
+  if (rep)
+    for (uint64_t i = 0; i < n; i++) mr = rep[i] > mr ? rep[i] : mr;
+  if (def)
+    for (uint64_t i = 0; i < n; i++) md = def[i] > md ? def[i] : md;
+  if ((int)mr > R) return lsql_err_corrupt(err, "repetition level %u > %d", mr, R);
+  if ((int)md > max_def) return lsql_err_corrupt(err, "definition level %u > %d", md, max_def);
+  if (rep && n && rep[0] != R) return lsql_err_corrupt(err, "list item before any list");
+  const unsigned D1 = (unsigned)max_def + 1;
+  uint8_t tab[(MAX_DEPTH + 1) * 64];
+  /* Slot space 0 without lists: every level is a slot there. */
+  if (R == 0) u->n_slots[0] = n;
+  unsigned bad = 0;
   for (int p = 0; p < n_pos; p++) {
-    if (first[u->space[p]] < 0) first[u->space[p]] = p;
-    last[u->space[p]] = p;
-  }
-  for (uint64_t i = 0; i < n; i++) {
-    int r = rep ? rep[i] : R;
-    if (r > R) return lsql_err_corrupt(err, "repetition level %d > %d", r, R);
-    int d = def ? def[i] : 0;
-    if (d > max_def) return lsql_err_corrupt(err, "definition level %d > %d", d, max_def);
-    int q = d ? dpos[d] : n_pos;
-    bool empty = d ? dempty[d] : false;
-    int m0 = R - r, m_end = d ? u->space[q] : R;
-    if (m0 > m_end) return lsql_err_corrupt(err, "level %llu continues a list that does not exist", (unsigned long long)i);
-    for (int m = m0; m <= m_end; m++) {
-      if (m > 0 && u->n_slots[m - 1] == 0) return lsql_err_corrupt(err, "list item before any list");
-      for (int p = first[m]; p <= last[m] && p >= 0; p++) {
-        bool null = d && q <= p && !(empty && q == p);
-        if (!null && d && q < p) null = true;
-        u->valid[p].data[u->valid[p].len++] = !null;
-        u->nulls[p] += null;
-        if (u->is_list[p]) {
-          int64_t start = (int64_t)u->n_slots[m + 1];
-          memcpy(u->offs[p].data + u->offs[p].len, &start, 8);
-          u->offs[p].len += 8;
+    bool want = (need >> p) & 1;
+    if (!want && !u->is_list[p]) continue;
+    int s = u->space[p];
+    bool any_null = false;
+    for (int r = 0; r <= R; r++)
+      for (int d = 0; d <= max_def; d++) {
+        int m0 = R - r, q = d ? dpos[d] : n_pos, m_end = d ? u->space[q] : R;
+        bool empty = d ? dempty[d] : false;
+        uint8_t e;
+        if (m0 > m_end) e = UR_BAD;
+        else {
+          bool here = m0 <= s && s <= m_end;
+          bool null = d && q <= p && !(empty && q == p);
+          bool ch = u->is_list[p] && m0 <= s + 1 && s + 1 <= m_end;
+          e = (uint8_t)((here ? UR_HERE : 0) | (here && !null ? UR_VALID : 0) | (here && null ? UR_NULL : 0) |
+                        (ch ? UR_CHILD : 0));
+          any_null |= here && null;
         }
+        tab[r * D1 + d] = e;
       }
-      u->n_slots[m]++;
+    /* Positions of the innermost slot space take a slot at every level whose list exists, so
+     * their pass needs no rep (the list passes catch impossible pairs); a batch without def
+     * levels above 0 needs no def. */
+    const uint16_t *prep = s == R ? NULL : rep, *pdef = md ? def : NULL;
+    /* Validity bitmaps are written in whole 64-bit words (at most n slots). */
+    uint8_t *bm = NULL;
+    if (want && any_null && pdef) {
+      if (lsql_buf_init_pooled(&u->valid[p], u->pool, (size_t)(n / 64 + 2) * 8) != LSQL_OK) return lsql_err_oom(err);
+      bm = u->valid[p].data;
     }
+    int ow = 0;
+    if (want && u->is_list[p]) {
+      ow = path[p].f->type == LSQL_TYPE_LARGE_LIST ? 8 : 4;
+      if (ow == 4 && n > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
+      if (lsql_buf_init_pooled(&u->offs[p], u->pool, (size_t)(n + 2) * (size_t)ow) != LSQL_OK) return lsql_err_oom(err);
+    }
+    unravel_out res;
+    if (!prep && !pdef) { /* innermost space, no nulls: every level is a valid slot */
+      res.slots = n, res.child = 0, res.nulls = 0, res.bad = 0;
+    } else unravel_run(prep, pdef, (unsigned)R, D1, tab, n, u->is_list[p], bm, ow, ow ? u->offs[p].data : NULL, &res);
+    bad |= res.bad;
+    if (bm) u->valid[p].len = (size_t)(res.slots + 7) / 8;
+    if (ow) u->offs[p].len = (size_t)(res.slots + 1) * (size_t)ow;
+    u->nulls[p] = res.nulls;
+    u->n_slots[s] = res.slots;
+    if (u->is_list[p]) u->n_slots[s + 1] = res.child;
   }
-  for (int p = 0; p < n_pos; p++)
-    if (u->is_list[p]) {
-      int64_t end = (int64_t)u->n_slots[u->space[p] + 1];
-      memcpy(u->offs[p].data + u->offs[p].len, &end, 8);
-      u->offs[p].len += 8;
-    }
+  if (bad & UR_BAD) return lsql_err_corrupt(err, "a level continues a list that does not exist");
+  if (bad & UR_CHILD) return lsql_err_corrupt(err, "list item before any list");
   return LSQL_OK;
-}
-
-static uint8_t *pack_validity(const lsql_buf *v, uint64_t n, int64_t nulls, lsql_bufpool *pool) {
-  if (nulls == 0) return NULL;
-  size_t cap;
-  uint8_t *b = lsql_bufpool_get(pool, lsql_bitmap_bytes(n) + 1, &cap);
-  if (!b) return NULL;
-  memset(b, 0, lsql_bitmap_bytes(n) + 1);
-  for (uint64_t i = 0; i < n; i++)
-    if (v->data[i]) b[i >> 3] |= (uint8_t)(1u << (i & 7));
-  return b;
 }
 
 typedef struct build_ctx {
@@ -591,8 +684,13 @@ static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expec
   uint64_t n = u->n_slots[u->space[p]];
   if (n != n_expect) return lsql_err_corrupt(err, "field \"%s\": %llu slots, %llu expected", f->name, (unsigned long long)n, (unsigned long long)n_expect);
   int64_t nulls = u->nulls[p];
-  uint8_t *validity = pack_validity(&u->valid[p], n, nulls, u->pool);
-  if (nulls && !validity) return lsql_err_oom(err);
+  uint8_t *validity = NULL;
+  if (nulls) {
+    if (!u->valid[p].data || u->valid[p].len < lsql_bitmap_bytes(n))
+      return lsql_err_corrupt(err, "field \"%s\": missing validity", f->name);
+    validity = u->valid[p].data;
+    memset(&u->valid[p], 0, sizeof u->valid[p]);
+  }
   if (is_leafish(f)) {
     c->next_leaf++;
     if (f->type == LSQL_TYPE_DICTIONARY) return dict_leaf(f, &c->leaves[first], n, validity, nulls, out, err);
@@ -609,19 +707,28 @@ static int build_node(const lsql_field *f, int p, build_ctx *c, uint64_t n_expec
     if (lsql_arrow_array_init(out, 2, 1) != LSQL_OK) { lsql_free(validity); return lsql_err_oom(err); }
     out->length = (int64_t)n;
     set_validity(out, validity, nulls, n, u->pool);
-    if (u->offs[p].len < (n + 1) * 8) return lsql_err_corrupt(err, "field \"%s\": missing list offsets", f->name);
-    /* The unravel offsets (int64) become the Arrow offsets: moved, or narrowed in place. */
-    uint64_t items = lsql_load_le64(u->offs[p].data + n * 8);
-    if (f->type != LSQL_TYPE_LARGE_LIST) {
-      if (items > INT32_MAX) return lsql_err(err, LSQL_ELIMIT, "list over 2^31 items in one batch");
-      narrow_offsets(u->offs[p].data, n + 1);
-    }
+    /* The unravel wrote the Arrow offsets at the list's width: they move over as they are. */
+    size_t ow = f->type == LSQL_TYPE_LARGE_LIST ? 8 : 4;
+    if (!u->offs[p].data || u->offs[p].len < (n + 1) * ow) return lsql_err_corrupt(err, "field \"%s\": missing list offsets", f->name);
+    uint64_t items = ow == 8 ? lsql_load_le64(u->offs[p].data + n * 8) : lsql_load_le32(u->offs[p].data + n * 4);
     size_t ocap;
     void *o = take_bytes(u->pool, &u->offs[p], u->offs[p].len, &ocap);
+    if (!o) return lsql_err_oom(err);
     lsql_arrow_array_set_pooled_buffer(out, 1, o, ocap, u->pool);
     return build_node(&f->children[0], p + 1, c, items, out->children[0], err);
   }
   return lsql_err(err, LSQL_EUNSUPPORTED, "field \"%s\" (%s)", f->name, f->logical_type);
+}
+
+/* Marks, per leaf, the path positions whose node it represents in build_node (the first leaf
+ * of the node's subtree that is in the file): only those get validity and offsets. */
+static void mark_needed(const lsql_field *f, int p, const lsql_leaf_acc *leaves, size_t *next, uint32_t *need) {
+  size_t first = *next, nl = count_leaves(f), rep = first;
+  while (rep < first + nl && leaves[rep].missing) rep++;
+  if (rep == first + nl) { *next += nl; return; }
+  if (p < 32) need[rep] |= 1u << p;
+  if (is_leafish(f)) { (*next)++; return; }
+  for (size_t i = 0; i < f->n_children; i++) mark_needed(&f->children[i], p + 1, leaves, next, need);
 }
 
 static int leaf_paths(const lsql_field *f, path_node *stack, int depth, path_node (*paths)[MAX_DEPTH], int *lens,
@@ -675,13 +782,18 @@ int lsql_repdef_build(const lsql_field *field, lsql_leaf_acc *leaves, size_t n_l
   path_node (*paths)[MAX_DEPTH] = lsql_calloc(n_leaves, sizeof *paths);
   int *lens = lsql_calloc(n_leaves, sizeof *lens);
   unravel *us = lsql_calloc(n_leaves, sizeof *us);
+  uint32_t *need = lsql_calloc(n_leaves, sizeof *need);
   int rc = LSQL_OK;
-  if (!paths || !lens || !us) rc = lsql_err_oom(err);
+  if (!paths || !lens || !us || !need) rc = lsql_err_oom(err);
   size_t k = 0;
   if (rc == LSQL_OK) rc = leaf_paths(field, stack, 0, paths, lens, &k, n_leaves, err);
+  if (rc == LSQL_OK) {
+    size_t next = 0;
+    mark_needed(field, 0, leaves, &next, need);
+  }
   for (size_t i = 0; i < n_leaves && rc == LSQL_OK; i++) {
     if (leaves[i].missing) continue;
-    rc = do_unravel(&leaves[i], paths[i], lens[i], &us[i], err);
+    rc = do_unravel(&leaves[i], paths[i], lens[i], need[i], &us[i], err);
     if (rc == LSQL_OK && us[i].n_slots[0] != n_rows)
       rc = lsql_err_corrupt(err, "leaf %zu: %llu rows decoded, %llu expected", i, (unsigned long long)us[i].n_slots[0], (unsigned long long)n_rows);
   }
@@ -693,6 +805,7 @@ int lsql_repdef_build(const lsql_field *field, lsql_leaf_acc *leaves, size_t n_l
   if (us)
     for (size_t i = 0; i < n_leaves; i++) unravel_free(&us[i]);
   lsql_free(us);
+  lsql_free(need);
   lsql_free(paths);
   lsql_free(lens);
   return rc;
