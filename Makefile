@@ -37,7 +37,7 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
-unit: build
+unit: build fixtures
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 fixtures: deps

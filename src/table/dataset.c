@@ -205,6 +205,11 @@ done:
 static void dataset_destroy(lsql_dataset *ds) {
   for (size_t i = 0; i < ds->n_spares; i++) lsql_reader_spares_free(ds->spares[i].sp);
   lsql_free(ds->spares);
+  for (size_t i = 0; i < ds->n_files; i++) {
+    lsql_file_close(ds->files[i].f);
+    lsql_free(ds->files[i].path);
+  }
+  lsql_free(ds->files);
   if (ds->spares_init) pthread_mutex_destroy(&ds->spares_mu);
   lsql_table_manifest_free(ds->manifest);
   if (ds->has_schema) lsql_schema_free(&ds->schema);
@@ -305,7 +310,8 @@ int lsql_table_open(lsql_store *st, const char *uri, const lsql_open_options *op
   ds->root = lsql_path_normalize(uri);
   ds->spares_max_bytes = LSQL_DATASET_SPARES_MAX_BYTES;
   ds->spares = lsql_calloc(LSQL_DATASET_SPARES_MAX_ENTRIES, sizeof *ds->spares);
-  ds->spares_init = ds->spares && pthread_mutex_init(&ds->spares_mu, NULL) == 0;
+  ds->files = lsql_calloc(LSQL_DATASET_FILES_MAX, sizeof *ds->files);
+  ds->spares_init = ds->spares && ds->files && pthread_mutex_init(&ds->spares_mu, NULL) == 0;
   if (!ds->uri || !ds->root || !ds->spares_init) {
     dataset_destroy(ds);
     return lsql_err_oom(err);
@@ -375,6 +381,52 @@ void lsql_table_spares_give(lsql_dataset *ds, int32_t field_id, lsql_reader_spar
   ds->spares_bytes += bytes;
   pthread_mutex_unlock(&ds->spares_mu);
   for (size_t i = 0; i < n_drop; i++) lsql_reader_spares_free(drop[i]);
+}
+
+/* ---- data files kept open between scans ---------------------------------------------------- */
+
+lsql_file *lsql_table_file_take(lsql_dataset *ds, const char *path) {
+  if (!ds || !path) return NULL;
+  lsql_file *f = NULL;
+  char *key = NULL;
+  pthread_mutex_lock(&ds->spares_mu);
+  for (size_t i = ds->n_files; i-- > 0;) {
+    if (strcmp(ds->files[i].path, path) != 0) continue;
+    f = ds->files[i].f;
+    key = ds->files[i].path;
+    memmove(&ds->files[i], &ds->files[i + 1], (ds->n_files - i - 1) * sizeof *ds->files);
+    ds->n_files--;
+    break;
+  }
+  pthread_mutex_unlock(&ds->spares_mu);
+  lsql_free(key);
+  return f;
+}
+
+void lsql_table_file_give(lsql_dataset *ds, lsql_file *f) {
+  if (!f) return;
+  char *key = ds ? lsql_strdup(lsql_file_path(f)) : NULL;
+  if (!key) {
+    lsql_file_close(f);
+    return;
+  }
+  lsql_file_entry drop = {NULL, NULL};
+  pthread_mutex_lock(&ds->spares_mu);
+  bool dup = false;
+  for (size_t i = 0; i < ds->n_files && !dup; i++) dup = strcmp(ds->files[i].path, key) == 0;
+  if (dup) { /* a concurrent scan opened the same file: keep the cached one */
+    drop = (lsql_file_entry){key, f};
+  } else {
+    if (ds->n_files >= LSQL_DATASET_FILES_MAX) {
+      drop = ds->files[0];
+      memmove(&ds->files[0], &ds->files[1], (ds->n_files - 1) * sizeof *ds->files);
+      ds->n_files--;
+    }
+    ds->files[ds->n_files++] = (lsql_file_entry){key, f};
+  }
+  pthread_mutex_unlock(&ds->spares_mu);
+  lsql_file_close(drop.f); /* outside the lock: closing may do I/O */
+  lsql_free(drop.path);
 }
 
 void lsql_table_spares_stats(lsql_dataset *ds, size_t *n_entries, size_t *bytes) {

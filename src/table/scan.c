@@ -135,7 +135,7 @@ static size_t approx_bytes(const struct ArrowArray *a) {
 
 static void frag_release(scan *s, frag_state *f) {
   if (f->files)
-    for (size_t j = 0; j < f->pb->n_files; j++) lsql_file_close(f->files[j]);
+    for (size_t j = 0; j < f->pb->n_files; j++) lsql_table_file_give(s->ds, f->files[j]);
   if (f->maps)
     for (size_t j = 0; j < f->pb->n_files; j++) lsql_free(f->maps[j]);
   lsql_free(f->files);
@@ -190,8 +190,11 @@ static int prep_fragment(scan *s, frag_state *f, lsql_error *err) {
     }
     char *path = NULL;
     LSQL_TRY(lsql_table_data_file_path(ds, df, &path, err));
-    int rc = lsql_file_open(ds->store, path, df->has_file_size_bytes ? df->file_size_bytes : 0,
-                            &f->files[j], err);
+    /* a file an earlier scan of this handle opened: footer and column metadata already parsed */
+    f->files[j] = lsql_table_file_take(ds, path);
+    int rc = f->files[j] ? LSQL_OK
+                         : lsql_file_open(ds->store, path, df->has_file_size_bytes ? df->file_size_bytes : 0,
+                                          &f->files[j], err);
     lsql_free(path);
     if (rc) return rc;
     if (lsql_file_num_rows(f->files[j]) != f->n_rows)
@@ -434,7 +437,7 @@ static void run_unit(scan *s, unit u, uint64_t *rows, bool consumer) {
       f->files = NULL;
       pthread_mutex_unlock(&s->mu);
       if (files)
-        for (size_t j = 0; j < f->pb->n_files; j++) lsql_file_close(files[j]);
+        for (size_t j = 0; j < f->pb->n_files; j++) lsql_table_file_give(s->ds, files[j]);
       lsql_free(files);
       pthread_mutex_lock(&s->mu);
     }

@@ -67,6 +67,15 @@ typedef struct lsql_spares_entry {
   lsql_reader_spares *sp;
 } lsql_spares_entry;
 
+/* Data files kept open between scans of one dataset handle (see lsql_table_file_take): parsed
+ * footers and column metadata, plus one descriptor (or S3 handle) each. */
+#define LSQL_DATASET_FILES_MAX 16
+
+typedef struct lsql_file_entry {
+  char *path;
+  lsql_file *f;
+} lsql_file_entry;
+
 /* An open dataset version. Besides the manifest and schema it caches the reusable buffers of
  * finished scans' column readers (decoded-page spares, read-buffer pools, output buffer pools),
  * so the next scan of the same handle (every SQL query, every repetition) reuses warm memory
@@ -90,6 +99,10 @@ struct lsql_dataset {
   bool spares_init;
   lsql_spares_entry *spares;    /* LSQL_DATASET_SPARES_MAX_ENTRIES slots */
   size_t n_spares, spares_bytes, spares_max_bytes;
+  /* open data files, also guarded by spares_mu; oldest first, taking removes the entry. A handle
+   * is one immutable version, so a cached file never goes stale. */
+  lsql_file_entry *files;       /* LSQL_DATASET_FILES_MAX slots */
+  size_t n_files;
 };
 
 /* Takes (removes) cached reader buffers of field `field_id` for a new reader; NULL when none.
@@ -98,6 +111,12 @@ lsql_reader_spares *lsql_table_spares_take(lsql_dataset *ds, int32_t field_id);
 /* Gives sp (NULL-safe, consumed) back to ds's cache, evicting the oldest entries to stay within
  * spares_max_bytes; freed when it does not fit. Thread-safe. */
 void lsql_table_spares_give(lsql_dataset *ds, int32_t field_id, lsql_reader_spares *sp);
+/* Takes (removes) the cached open data file at `path`; NULL when none. Thread-safe: each scan
+ * that takes a file has it to itself until it gives it back. */
+lsql_file *lsql_table_file_take(lsql_dataset *ds, const char *path);
+/* Gives f (NULL-safe, consumed) back: cached under its path (lsql_file_path), evicting and
+ * closing the oldest beyond LSQL_DATASET_FILES_MAX, or closed when already cached. Thread-safe. */
+void lsql_table_file_give(lsql_dataset *ds, lsql_file *f);
 /* Entries and counted bytes of the cache (tests). */
 void lsql_table_spares_stats(lsql_dataset *ds, size_t *n_entries, size_t *bytes);
 

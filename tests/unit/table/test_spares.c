@@ -1,5 +1,6 @@
-/* Unit tests of the dataset's cache of reader buffers (lsql_table_spares_*): repeated scans of
- * one handle reuse it, it stays within its byte bound, and it is freed with the dataset. */
+/* Unit tests of the dataset's caches of reader buffers (lsql_table_spares_*) and open data files
+ * (lsql_table_file_*): repeated scans of one handle reuse them, they stay within their bounds, and
+ * they are freed with the dataset. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -63,6 +64,14 @@ LSQL_TEST(test_spares_cache_reuse_and_bound) {
     CHECK(n <= LSQL_DATASET_SPARES_MAX_ENTRIES);
     CHECK(bytes <= ds->spares_max_bytes);
     size_t n1 = n;
+    /* the scan's data files stay open on the handle, each cached once; taking one removes it */
+    CHECK(ds->n_files > 0 && ds->n_files <= LSQL_DATASET_FILES_MAX);
+    size_t nf = ds->n_files;
+    lsql_file *f0 = ds->n_files ? lsql_table_file_take(ds, ds->files[0].path) : NULL;
+    CHECK(f0 != NULL);
+    CHECK_EQ_INT(ds->n_files, nf - 1);
+    lsql_table_file_give(ds, f0);
+    CHECK_EQ_INT(ds->n_files, nf);
     /* repeated scans (one and several threads, other batch sizes) read the same rows and take the
      * cached buffers rather than piling up new entries */
     for (int k = 0; k < 3; k++) {
