@@ -384,7 +384,7 @@ def columns_section(info, runs, res, fixtures_dir):
                 min_time = 0.0 if r == 0 else 0.05
                 try:
                     a = w.request({"op": "scan", "uri": u, "columns": cols, "threads": 1, "min_time": min_time,
-                                   "reuse": True}, timeout=300)
+                                   "reuse": True, "warmup": r > 0}, timeout=300)
                 except (TimeoutError, WorkerDied) as e:
                     a = {"ok": False, "error": str(e)}
                 if not a.get("ok"):

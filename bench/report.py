@@ -278,8 +278,9 @@ def markdown(res):
                   "LANCE_IO_THREADS=1 (`to_table(columns=[c])`), datasets opened once (only the scan is timed). "
                   "typesV: synthetic 1 Mi-row dataset in file version V; fixture datasets (V/recipe) are "
                   "small, so they mostly measure per-scan overhead. MB/s counts the Arrow bytes pylance "
-                  "returns for that column, for both systems. Each measurement repeats the scan for "
-                  ">= 50 ms; median of the runs.", "", columns_table(c)]
+                  "returns for that column, for both systems. Each measurement does one untimed scan of the "
+                  "column, then repeats it for >= 50 ms; median of the runs (steady state: see bench/README.md "
+                  "for the first-scan cost).", "", columns_table(c)]
         if c.get("errors"):
             parts += ["", "Errors: " + "; ".join(f"{k}: {e}" for k, e in c["errors"].items())]
     return "\n".join(parts) + "\n"
