@@ -342,18 +342,27 @@ LSQL_TEST(s3_unreachable_server_is_eio) {
   lsql_store_unref(st);
 }
 
+/* Opens a local store on /tmp and writes `data` to a fresh temp file named in path (a
+ * "/tmp/lsql_io_test_XXXXXX" buffer). Returns false (after a failed CHECK) when it cannot. */
+static bool temp_file_store(lsql_store **st, char *path, const void *data, size_t len) {
+  lsql_error err = {0};
+  *st = NULL;
+  CHECK_OK(lsql_store_open("/tmp", NULL, st, &err), err);
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0 || !*st) return false;
+  CHECK(write(fd, data, len) == (ssize_t)len);
+  close(fd);
+  return true;
+}
+
 LSQL_TEST(local_stats) {
   lsql_error err = {0};
   lsql_store *st = NULL;
-  CHECK_OK(lsql_store_open("/tmp", NULL, &st, &err), err);
   char path[] = "/tmp/lsql_io_test_XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  if (fd < 0 || !st) return;
   char data[256];
   for (int i = 0; i < 256; i++) data[i] = (char)i;
-  CHECK(write(fd, data, sizeof data) == (ssize_t)sizeof data);
-  close(fd);
+  if (!temp_file_store(&st, path, data, sizeof data)) { lsql_store_unref(st); return; }
   lsql_rfile *f = NULL;
   CHECK_OK(lsql_rfile_open(st, path, 0, &f, &err), err);
   if (f) {
@@ -376,16 +385,13 @@ LSQL_TEST(local_stats) {
 LSQL_TEST(local_read_ranges_vectored) {
   lsql_error err = {0};
   lsql_store *st = NULL;
-  CHECK_OK(lsql_store_open("/tmp", NULL, &st, &err), err);
   char path[] = "/tmp/lsql_io_test_XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  if (fd < 0 || !st) return;
   enum { SZ = 1 << 20, NR = 400 };
   uint8_t *data = lsql_malloc(SZ), *dst = lsql_calloc(NR, 300);
+  CHECK(data && dst);
+  if (!data || !dst) { lsql_free(data); lsql_free(dst); return; }
   for (int i = 0; i < SZ; i++) data[i] = (uint8_t)((i * 7) % 251);
-  CHECK(write(fd, data, SZ) == SZ);
-  close(fd);
+  if (!temp_file_store(&st, path, data, SZ)) { lsql_free(data); lsql_free(dst); lsql_store_unref(st); return; }
   lsql_rfile *f = NULL;
   CHECK_OK(lsql_rfile_open(st, path, 0, &f, &err), err);
   if (f) {
