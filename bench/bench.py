@@ -43,6 +43,9 @@ import compare  # noqa: E402
 import gen_data  # noqa: E402
 import report  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+from moto_server import moto_server  # noqa: E402
+
 NPROC = os.cpu_count() or 1
 
 
@@ -200,25 +203,6 @@ S3_KEY, S3_SECRET = "testing", "testing"
 MOTO_REQ = re.compile(rb'"(?:\x1b\[[0-9;]*m)*(?:GET|HEAD|PUT|POST) ')
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port, timeout=30.0):
-    import socket
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
 def _dir_bytes(path):
     return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
 
@@ -242,16 +226,11 @@ def s3_section(info, runs, res):
         table = "orders"
         local = info["tables"]["orders"]["uri"].removeprefix("file://")
     size = _dir_bytes(local)
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     mlog_path = os.path.join(OUT, "s3_moto.log")
-    mlog = open(mlog_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=mlog, stderr=mlog)
-    out = {"table": table, "endpoint": endpoint, "dataset_bytes": size, "configs": {}, "sf": info.get("sf"),
-           "started": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_start": os.getloadavg()}
-    try:
-        if not _wait_port(port):
+    with open(mlog_path, "wb") as mlog, moto_server(mlog) as endpoint:
+        out = {"table": table, "endpoint": endpoint, "dataset_bytes": size, "configs": {}, "sf": info.get("sf"),
+               "started": datetime.datetime.now().isoformat(timespec="seconds"), "loadavg_start": os.getloadavg()}
+        if endpoint is None:
             out["skipped"] = "moto server did not start (see bench/out/s3_moto.log)"
             log("s3: skipped: " + out["skipped"])
             res["s3"] = out
@@ -326,13 +305,6 @@ def s3_section(info, runs, res):
                 if v.get("rows") != expected:
                     v["error"] = f"returned {v.get('rows')} rows, expected {expected}"
         out["loadavg_end"] = os.getloadavg()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        mlog.close()
     res["s3"] = out
 
 

@@ -26,29 +26,13 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lsql  # noqa: E402
+from moto_server import moto_server  # noqa: E402
 
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
 KEY, SECRET, TOKEN = "testing", "SECRETSECRET-do-not-print", "TOKENTOKEN-do-not-print"
 BUCKET = "lsql-conformance"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port, timeout=30.0):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 @pytest.fixture(autouse=True)
@@ -61,21 +45,10 @@ def _no_aws_env(monkeypatch):
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory):
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=log)
-    try:
-        if not _wait_port(port):
+    with open(tmp_path_factory.mktemp("moto") / "moto.log", "wb") as log, moto_server(log) as endpoint:
+        if endpoint is None:
             pytest.fail("moto server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
