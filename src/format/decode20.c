@@ -903,17 +903,6 @@ static int load_page(lsql_file *f, node20 *nd, size_t p, size_t need, lsql_error
   return LSQL_OK;
 }
 
-static size_t find_page(const node20 *nd, size_t n_pages, uint64_t row) {
-  size_t lo = 0, hi = n_pages;
-  while (hi - lo > 1) {
-    size_t mid = (lo + hi) / 2;
-    if (nd->page_start[mid] <= row) lo = mid;
-    else hi = mid;
-  }
-  while (lo < n_pages && row >= nd->page_start[lo + 1]) lo++;
-  return lo;
-}
-
 static int read_node(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, struct ArrowArray *out, lsql_error *err);
 
 /* Appends rows [a, b) of the current page to d (same shape): copied, or gathered from the
@@ -988,9 +977,9 @@ static int read_leaf(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
     if (h && lsql_buf_init_pooled(hb[k], nd->pool, h + h / 8 + 64) != LSQL_OK) return lsql_err_oom(err);
   }
   uint64_t row = start, end = start + count, got = 0;
-  size_t need = count ? find_page(nd, col->n_pages, end - 1) : 0;
+  size_t need = count ? lsql_page_of_row(nd->page_start, col->n_pages, end - 1) : 0;
   while (row < end && rc == LSQL_OK) {
-    size_t p = find_page(nd, col->n_pages, row);
+    size_t p = lsql_page_of_row(nd->page_start, col->n_pages, row);
     if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
     uint64_t a = row - nd->page_start[p], b = LSQL_MIN(end, nd->page_start[p + 1]) - nd->page_start[p];
     uint32_t db = 0;
@@ -1126,9 +1115,9 @@ static int read_list(lsql_file *f, node20 *nd, uint64_t start, uint64_t count, s
   uint64_t row = start, end = start + count, got = 0, item_first = 0;
   int64_t acc = 0;
   if (rc == LSQL_OK) offs[0] = 0;
-  size_t need = count ? find_page(nd, col->n_pages, end - 1) : 0;
+  size_t need = count ? lsql_page_of_row(nd->page_start, col->n_pages, end - 1) : 0;
   while (row < end && rc == LSQL_OK) {
-    size_t p = find_page(nd, col->n_pages, row);
+    size_t p = lsql_page_of_row(nd->page_start, col->n_pages, row);
     if (p >= col->n_pages) { rc = lsql_err_corrupt(err, "column %d: row %llu past its pages", nd->col, (unsigned long long)row); break; }
     const lsql_page *pg = &col->pages[p];
     const Lance__Encodings__List *le = pg->array->list;

@@ -419,37 +419,17 @@ static int acc_page_rows(lsql_leaf_acc *acc, const lsql_dpage *p, uint64_t a, ui
   return acc_vals(acc, &p->vals, va, vb, err);
 }
 
-static size_t page_of(const leaf_state *s, size_t n_pages, uint64_t row) {
-  size_t lo = 0, hi = n_pages;
-  while (hi - lo > 1) {
-    size_t mid = (lo + hi) / 2;
-    if (s->page_start[mid] <= row) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
 static int leaf_read(lsql_field_reader *r, leaf_state *s, lsql_leaf_acc *acc, uint64_t start, uint64_t end, bool *first,
                      lsql_error *err) {
   const lsql_column *col = &r->f->cols[s->col];
   uint64_t row = start;
-  size_t need = end > start && col->n_pages ? page_of(s, col->n_pages, end - 1) : 0;
+  size_t need = end > start && col->n_pages ? lsql_page_of_row(s->page_start, col->n_pages, end - 1) : 0;
   while (row < end) {
-    /* find the page holding `row` */
-    size_t lo = 0, hi = col->n_pages;
-    if (s->cur != SIZE_MAX && row >= s->page_start[s->cur] && row < s->page_start[s->cur + 1]) lo = s->cur;
-    else {
-      while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (s->page_start[mid] <= row) lo = mid;
-        else hi = mid;
-      }
-    }
-    if (lo >= col->n_pages || row >= s->page_start[lo + 1]) {
-      /* skip empty pages */
-      while (lo < col->n_pages && row >= s->page_start[lo + 1]) lo++;
-      if (lo >= col->n_pages) return lsql_err_corrupt(err, "column %u: row %llu past its %llu rows", s->col, (unsigned long long)row, (unsigned long long)s->page_start[col->n_pages]);
-    }
+    /* the page holding `row`: usually the current one */
+    size_t lo = s->cur != SIZE_MAX && row >= s->page_start[s->cur] && row < s->page_start[s->cur + 1]
+                    ? s->cur : lsql_page_of_row(s->page_start, col->n_pages, row);
+    if (lo >= col->n_pages)
+      return lsql_err_corrupt(err, "column %u: row %llu past its %llu rows", s->col, (unsigned long long)row, (unsigned long long)s->page_start[col->n_pages]);
     if (s->cur != lo) {
       lsql_dpage_recycle(&s->dp); /* keeps the page's buffers for the next decode */
       s->cur = SIZE_MAX;

@@ -150,6 +150,20 @@ int lsql_cenc_bits(const lsql_cenc *e, uint32_t *bits, bool *var, uint32_t *dim)
 const char *lsql_cenc_describe(const lsql_cenc *e, lsql_buf *out);
 
 /* Number of def levels a layer consumes. */
+/* The page holding `row`, given page_start[0..n_pages] (each page's first row, then the total):
+ * the last page starting at or before `row`, moved past empty pages; n_pages when `row` is at or
+ * past the total. Shared by the 2.0 and 2.1+ readers. */
+static inline size_t lsql_page_of_row(const uint64_t *page_start, size_t n_pages, uint64_t row) {
+  size_t lo = 0, hi = n_pages;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (page_start[mid] <= row) lo = mid;
+    else hi = mid;
+  }
+  while (lo < n_pages && row >= page_start[lo + 1]) lo++;
+  return lo;
+}
+
 static inline int lsql_layer_ndef(int layer) {
   switch (layer) {
     case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM:
