@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -35,6 +36,25 @@ def lsql():
     import lsql as m
     m.lib()
     return m
+
+
+def run_threads(fn, n, label=""):
+    """Runs fn(0), ..., fn(n - 1) on n threads at once; after all have finished, fails with every
+    thread's exception (and on a thread still running after 300 s), `label` leading the message."""
+    errors = []
+
+    def wrap(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(f"thread {i}: {type(e).__name__}: {e}")
+    ts = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=300)
+        assert not t.is_alive(), label + "thread hung"
+    assert not errors, label + "\n".join(errors)
 
 
 def run_cases(cases, tmp_path):

@@ -6,12 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_threads
 
 LAKE = os.path.join(REPO, "examples", "lake")
 QUERIES = [
@@ -22,23 +21,6 @@ QUERIES = [
     "USING (customer_id) GROUP BY 1 ORDER BY 1",
     "SELECT * FROM lance_tables() ORDER BY ALL",
 ]
-
-
-def _run_threads(fn, n):
-    errors = []
-
-    def wrap(i):
-        try:
-            fn(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(f"thread {i}: {type(e).__name__}: {e}")
-    ts = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(timeout=300)
-        assert not t.is_alive(), "thread hung"
-    assert not errors, "\n".join(errors)
 
 
 def test_many_queries_one_session_and_many_sessions(lsql, tmp_path):
@@ -55,7 +37,7 @@ def test_many_queries_one_session_and_many_sessions(lsql, tmp_path):
                 got = shared.sql(QUERIES[j])
                 assert got.equals(expected[j]), f"{QUERIES[j]}: {got} != {expected[j]}"
 
-    _run_threads(one_session, 4)
+    run_threads(one_session, 4)
 
     def own_session(i):
         with lsql.Session(root=ns, options={"threads": "1"}) as s:
@@ -66,7 +48,7 @@ def test_many_queries_one_session_and_many_sessions(lsql, tmp_path):
             for j, rd in enumerate(readers[::-1]):
                 assert rd.read_all().equals(expected[len(QUERIES) - 1 - j])
 
-    _run_threads(own_session, 3)
+    run_threads(own_session, 3)
     shared.close()
     ns.close()
 
@@ -80,7 +62,7 @@ def test_dataset_shared_by_threads(lsql, tmp_path):
             for _ in range(5):
                 got = ds.scan(ordered=True, n_threads=1 + i % 2, batch_size=1 + 7 * i)
                 assert got.equals(want)
-        _run_threads(scan, 4)
+        run_threads(scan, 4)
 
 
 WRITER = r'''

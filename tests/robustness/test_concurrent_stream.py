@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from conftest import fixtures_dir
+from conftest import fixtures_dir, run_threads
 
 
 class ArrowArray(ctypes.Structure):
@@ -46,8 +46,9 @@ def _expected(path, column):
     return dict(zip(t.column("_rowaddr").to_pylist(), t.column(column).to_pylist()))
 
 
-def _scan_concurrently(lsql, ds, columns, n_threads, consumers, ordered, readahead):
-    """Runs `consumers` threads on one stream; returns (per-thread [(rowaddr, value)], errors)."""
+def _scan_concurrently(lsql, ds, columns, n_threads, consumers, ordered, readahead, label):
+    """Runs `consumers` threads on one stream; returns per-thread [(rowaddr, value)] (fails, with
+    `label` leading the message, when a thread fails)."""
     import pyarrow as pa
     cols = (ctypes.c_char_p * (len(columns) + 1))(*[c.encode() for c in columns], None)
     opts = lsql.ScanOptions(cols, n_threads, BATCH, ordered, readahead)
@@ -63,33 +64,22 @@ def _scan_concurrently(lsql, ds, columns, n_threads, consumers, ordered, readahe
         assert get_schema(ctypes.byref(stream), ctypes.byref(cs)) == 0
         schema = pa.Schema._import_from_c(ctypes.addressof(cs))
         seen = [[] for _ in range(consumers)]
-        errors = []
         start = threading.Barrier(consumers)
 
         def consume(i):
-            try:
-                start.wait()
-                while True:
-                    arr = ArrowArray()
-                    rc = get_next(ctypes.byref(stream), ctypes.byref(arr))  # GIL released here
-                    if rc != 0:
-                        errors.append(f"get_next: {rc}: {last_error(ctypes.byref(stream))}")
-                        return
-                    if not arr.release:
-                        return
-                    rb = pa.RecordBatch._import_from_c(ctypes.addressof(arr), schema)
-                    assert rb.num_rows <= BATCH, rb.num_rows
-                    seen[i].extend(zip(rb.column("_rowaddr").to_pylist(), rb.column(columns[0]).to_pylist()))
-            except BaseException as e:  # noqa: BLE001 - reported by the caller
-                errors.append(f"consumer {i}: {type(e).__name__}: {e}")
+            start.wait()
+            while True:
+                arr = ArrowArray()
+                rc = get_next(ctypes.byref(stream), ctypes.byref(arr))  # GIL released here
+                assert rc == 0, f"get_next: {rc}: {last_error(ctypes.byref(stream))}"
+                if not arr.release:
+                    return
+                rb = pa.RecordBatch._import_from_c(ctypes.addressof(arr), schema)
+                assert rb.num_rows <= BATCH, rb.num_rows
+                seen[i].extend(zip(rb.column("_rowaddr").to_pylist(), rb.column(columns[0]).to_pylist()))
 
-        ts = [threading.Thread(target=consume, args=(i,)) for i in range(consumers)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(timeout=300)
-            assert not t.is_alive(), "consumer thread hung"
-        return seen, errors
+        run_threads(consume, consumers, label)
+        return seen
     finally:
         release(ctypes.byref(stream))
 
@@ -104,9 +94,8 @@ def test_concurrent_get_next_one_stream(lsql, version, recipe):
         assert ds.count_rows() == len(want)
         for n_threads, consumers, ordered, readahead in CONFIGS:
             cfg = f"threads={n_threads} consumers={consumers} ordered={ordered} readahead={readahead}"
-            seen, errors = _scan_concurrently(lsql, ds, [column, "_rowaddr"], n_threads, consumers, ordered,
-                                              readahead)
-            assert not errors, f"{cfg}: " + "\n".join(errors)
+            seen = _scan_concurrently(lsql, ds, [column, "_rowaddr"], n_threads, consumers, ordered,
+                                      readahead, f"{cfg}: ")
             rows = [r for s in seen for r in s]
             addrs = [a for a, _ in rows]
             assert len(addrs) == len(set(addrs)), f"{cfg}: a row address came out twice"
