@@ -21,19 +21,26 @@ static void with_recorder(void) {
   largest = 0;
 }
 
+/* Decompresses src (allowing up to 16 GiB of output) under the recording allocator and returns
+ * the status; `largest` then holds the biggest allocation it asked for. */
+static int decompress_recorded(enum lsql_codec codec, const uint8_t *src, size_t len) {
+  lsql_buf out = LSQL_BUF_INIT;
+  lsql_error err;
+  with_recorder();
+  int rc = lsql_decompress(codec, src, len, (size_t)1 << 34, &out, &err);
+  lsql_set_allocator(NULL);
+  lsql_buf_free(&out);
+  return rc;
+}
+
 /* lz4 block "holding" 2 GiB in 8 bytes (found by fuzz_file_reader: oom-bfd0d37...). */
 LSQL_TEST(limits_lz4_claimed_size) {
   uint8_t src[12] = {0};
   lsql_store_le32(src, 0x7fffffffu);
   memset(src + 4, 0x11, 8);
-  lsql_buf out = LSQL_BUF_INIT;
-  lsql_error err;
-  with_recorder();
-  int rc = lsql_decompress(LSQL_CODEC_LZ4, src, sizeof src, (size_t)1 << 34, &out, &err);
-  lsql_set_allocator(NULL);
+  int rc = decompress_recorded(LSQL_CODEC_LZ4, src, sizeof src);
   CHECK_EQ_INT(rc, LSQL_ECORRUPT);
   CHECK(largest < ((size_t)1 << 20));
-  lsql_buf_free(&out);
 }
 
 /* zstd with a u64 length prefix of 8 GiB followed by a tiny frame. */
@@ -43,14 +50,9 @@ LSQL_TEST(limits_zstd_prefix_claimed_size) {
   lsql_store_le64(src, (uint64_t)8 << 30);
   const uint8_t frame[9] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x00, 0x01, 0x00, 0x00};
   memcpy(src + 8, frame, sizeof frame);
-  lsql_buf out = LSQL_BUF_INIT;
-  lsql_error err;
-  with_recorder();
-  int rc = lsql_decompress(LSQL_CODEC_ZSTD, src, sizeof src, (size_t)1 << 34, &out, &err);
-  lsql_set_allocator(NULL);
+  int rc = decompress_recorded(LSQL_CODEC_ZSTD, src, sizeof src);
   CHECK(rc == LSQL_ECORRUPT);
   CHECK(largest < ((size_t)64 << 20));
-  lsql_buf_free(&out);
 }
 
 /* A bare zstd frame whose header claims a 4 GiB content size. */
@@ -59,12 +61,7 @@ LSQL_TEST(limits_zstd_frame_content_size) {
   uint8_t src[4 + 1 + 8 + 3] = {0x28, 0xB5, 0x2F, 0xFD, 0xE0};
   lsql_store_le64(src + 5, (uint64_t)4 << 30);
   src[13] = 0x01;
-  lsql_buf out = LSQL_BUF_INIT;
-  lsql_error err;
-  with_recorder();
-  int rc = lsql_decompress(LSQL_CODEC_ZSTD, src, sizeof src, (size_t)1 << 34, &out, &err);
-  lsql_set_allocator(NULL);
+  int rc = decompress_recorded(LSQL_CODEC_ZSTD, src, sizeof src);
   CHECK(rc == LSQL_ECORRUPT);
   CHECK(largest < ((size_t)64 << 20));
-  lsql_buf_free(&out);
 }
