@@ -171,35 +171,28 @@ static float half_to_float(uint16_t h) {
 }
 
 /* Strings of up to 12 bytes are written inline into the vector's string_t (no heap, no call);
- * longer ones are copied into the vector's heap by DuckDB. */
+ * longer ones are copied into the vector's heap by DuckDB. `readable`: bytes known to be readable
+ * from p; with at least 12, an inline value is built from two fixed loads masked to its length
+ * (the bytes past it must be zero), so no memset/memcpy call per value. */
 static inline void put_string(duckdb_vector v, duckdb_string_t *slot, idx_t row, const char *p,
-                              uint32_t len) {
-  if (len <= 12) {
+                              uint32_t len, int64_t readable) {
+  if (len > 12) {
+    duckdb_vector_assign_string_element_len(v, row, p, len);
+  } else if (readable >= 12) {
+    uint64_t lo = lsql_load_le64(p), hi = lsql_load_le32(p + 8);
+    if (len < 8) {
+      lo &= ((uint64_t)1 << (len * 8)) - 1; /* len 0 gives mask 0 */
+      hi = 0;
+    } else {
+      hi &= ((uint64_t)1 << ((len - 8) * 8)) - 1;
+    }
+    uint64_t w[2] = {(uint64_t)len | (lo << 32), (lo >> 32) | (hi << 32)};
+    memcpy(slot, w, 16); /* little-endian: u32 length, then inline bytes 0..11 */
+  } else {
     memset(slot, 0, sizeof *slot);
     slot->value.inlined.length = len;
     memcpy(slot->value.inlined.inlined, p, len);
-  } else {
-    duckdb_vector_assign_string_element_len(v, row, p, len);
   }
-}
-
-/* put_string when 12 bytes from p are readable: an inline string is built from two fixed loads
- * masked to its length (the bytes past it must be zero), so no memset/memcpy calls per value. */
-static inline void put_string_12(duckdb_vector v, duckdb_string_t *slot, idx_t row, const char *p,
-                                 uint32_t len) {
-  if (len > 12) {
-    duckdb_vector_assign_string_element_len(v, row, p, len);
-    return;
-  }
-  uint64_t lo = lsql_load_le64(p), hi = lsql_load_le32(p + 8);
-  if (len < 8) {
-    lo &= ((uint64_t)1 << (len * 8)) - 1; /* len 0 gives mask 0 */
-    hi = 0;
-  } else {
-    hi &= ((uint64_t)1 << ((len - 8) * 8)) - 1;
-  }
-  uint64_t w[2] = {(uint64_t)len | (lo << 32), (lo >> 32) | (hi << 32)};
-  memcpy(slot, w, 16); /* little-endian: u32 length, then inline bytes 0..11 */
 }
 
 /* Multiplier that turns a value of the given unit letter into microseconds (or divisor for ns). */
@@ -248,8 +241,7 @@ static int convert_dictionary(const char *ixfmt, const struct ArrowSchema *ds, c
       if (b < 0 || e < b) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
       if (e > INT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad dictionary offsets");
       duckdb_string_t *slot = (duckdb_string_t *)duckdb_vector_get_data(v) + out_row + i;
-      if ((int64_t)b + 12 <= ddata_end) put_string_12(v, slot, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
-      else put_string(v, slot, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b));
+      put_string(v, slot, out_row + (idx_t)i, ddata + b, (uint32_t)(e - b), ddata_end - b);
     } else {
       LSQL_TRY(lsql_sql_arrow_to_vector(ds, da, k, 1, v, out_row + (idx_t)i, err));
     }
@@ -314,8 +306,7 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
             e = ((const int32_t *)src)[start + i + 1];
           }
           if (b < 0 || e < b || e - b > UINT32_MAX) return lsql_err(err, LSQL_ECORRUPT, "bad string offsets");
-          if (b + 12 <= data_end) put_string_12(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
-          else put_string(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b));
+          put_string(v, o + i, out_row + (idx_t)i, (const char *)data + b, (uint32_t)(e - b), data_end - b);
         }
         return LSQL_OK;
       }
@@ -342,7 +333,7 @@ int lsql_sql_arrow_to_vector(const struct ArrowSchema *s, const struct ArrowArra
           return lsql_err(err, LSQL_ECORRUPT, "bad string view buffer");
         p = (const char *)a->buffers[2 + bi] + off;
       }
-      put_string(v, (duckdb_string_t *)out + out_row + i, out_row + (idx_t)i, p, (uint32_t)len);
+      put_string(v, (duckdb_string_t *)out + out_row + i, out_row + (idx_t)i, p, (uint32_t)len, len);
     }
     return LSQL_OK;
   }
